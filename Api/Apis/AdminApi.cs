@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Navigator.Api.Auth;
+using Navigator.Api.Options;
+using Navigator.Grains.Budget;
+using Navigator.Grains.Providers;
+
+namespace Navigator.Api.Apis;
+
+public sealed record BudgetView(
+    string Month, decimal LimitUsd, decimal SpentUsd, decimal ReservedUsd, decimal RemainingUsd, decimal ForecastUsd, int OpenReservations);
+
+public sealed record SetLimitRequest(JsonElement LimitUsd);
+
+public static partial class AdminApi
+{
+    [GeneratedRegex(@"^\d{4}-(0[1-9]|1[0-2])$")]
+    private static partial Regex MonthPattern();
+
+    public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/admin").RequireAuthorization(AuthExtensions.AdminPolicy).WithTags("Admin");
+        group.MapGet("/budget/{month}", GetBudgetAsync).WithSummary("The month's limit, spend, open reservations and forecast.");
+        group.MapPut("/budget/{month}/limit", SetLimitAsync).WithSummary("Sets the month's hard limit in US dollars.");
+        group.MapGet("/providers", GetProvidersAsync).WithSummary("Cluster-wide provider health.");
+        return app;
+    }
+
+    public static async Task<Results<Ok<BudgetView>, ProblemHttpResult>> GetBudgetAsync(string month, IGrainFactory grains, TimeProvider time)
+    {
+        if (!MonthPattern().IsMatch(month))
+        {
+            return BadMonth(month);
+        }
+
+        var status = await grains.GetGrain<IBudgetGrain>(month).GetStatusAsync();
+        return TypedResults.Ok(ToView(status, time.GetUtcNow()));
+    }
+
+    public static async Task<Results<Ok<BudgetView>, ProblemHttpResult>> SetLimitAsync(
+        string month, SetLimitRequest? body, IGrainFactory grains, TimeProvider time)
+    {
+        if (!MonthPattern().IsMatch(month))
+        {
+            return BadMonth(month);
+        }
+
+        if (body is null || body.LimitUsd.ValueKind != JsonValueKind.Number || !body.LimitUsd.TryGetDecimal(out var limit) || limit < 0)
+        {
+            return TypedResults.Problem("limitUsd must be a non-negative number.", statusCode: StatusCodes.Status400BadRequest,
+                title: "The request is not valid", type: Problems.Validation);
+        }
+
+        var status = await grains.GetGrain<IBudgetGrain>(month).SetLimitAsync(limit);
+        return TypedResults.Ok(ToView(status, time.GetUtcNow()));
+    }
+
+    public static async Task<Ok<ProviderHealthStatus[]>> GetProvidersAsync(IGrainFactory grains) =>
+        TypedResults.Ok(await Task.WhenAll(ProviderNames.All.Select(p => grains.GetGrain<IProviderHealthGrain>(p).GetStatusAsync())));
+
+    /// <summary>A straight-line forecast: this month's spend so far, scaled to the whole month.</summary>
+    internal static BudgetView ToView(BudgetStatus status, DateTimeOffset now)
+    {
+        var start = DateTimeOffset.ParseExact(status.Month + "-01", "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+        var end = start.AddMonths(1);
+        var elapsed = (decimal)((now - start).TotalSeconds / (end - start).TotalSeconds);
+        var forecast = now >= end || elapsed <= 0 ? status.SpentUsd : decimal.Round(status.SpentUsd / Math.Max(elapsed, 0.0001m), 4);
+        return new BudgetView(status.Month, status.LimitUsd, status.SpentUsd, status.ReservedUsd, status.RemainingUsd, now < start ? 0 : forecast, status.OpenReservations);
+    }
+
+    private static ProblemHttpResult BadMonth(string month) =>
+        TypedResults.Problem($"'{month}' is not a month; use yyyy-MM, e.g. 2026-11.", statusCode: StatusCodes.Status400BadRequest,
+            title: "The request is not valid", type: Problems.Validation);
+}

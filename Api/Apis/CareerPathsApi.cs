@@ -1,0 +1,210 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Navigator.Api.Auth;
+using Navigator.Api.Options;
+using Navigator.Api.Pipeline;
+using Navigator.Api.Telemetry;
+
+namespace Navigator.Api.Apis;
+
+public static partial class CareerPathsApi
+{
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    public const int MaxUserIdLength = 128;
+    public const int MaxTextLength = 20_000;
+
+    public static IEndpointRouteBuilder MapCareerPathsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1").RequireAuthorization(AuthExtensions.ClientPolicy).WithTags("Career paths");
+        group.MapPost("/career-paths", CreateAsync)
+            .WithName("CreateCareerPaths")
+            .WithSummary("Career-path recommendations for a user's profile and job-market data.")
+            .Accepts<CareerPathRequest>("application/json")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+        return app;
+    }
+
+    public static async Task<Results<Ok<CareerPathResponse>, ProblemHttpResult>> CreateAsync(
+        HttpContext http,
+        CareerPathPipeline pipeline,
+        TelemetryLog telemetryLog,
+        GatewayMetrics metrics,
+        IOptionsMonitor<RequestOptions> options,
+        TimeProvider time,
+        ILoggerFactory loggers)
+    {
+        var started = time.GetTimestamp();
+        var telemetry = new RequestTelemetry { Timestamp = time.GetUtcNow(), RequestId = $"req_{Guid.CreateVersion7():N}" };
+        http.Response.Headers["X-Request-Id"] = telemetry.RequestId;
+        Results<Ok<CareerPathResponse>, ProblemHttpResult> result;
+        try
+        {
+            result = await HandleAsync(http, pipeline, options.CurrentValue, telemetry, loggers.CreateLogger(typeof(CareerPathsApi)));
+        }
+        finally
+        {
+            telemetry.LatencyMs = (long)time.GetElapsedTime(started).TotalMilliseconds;
+            telemetry.Status = http.RequestAborted.IsCancellationRequested && telemetry.Status == 0 ? 499 : telemetry.Status;
+            telemetryLog.Write(telemetry);
+            metrics.RecordRequest(telemetry);
+        }
+
+        return result;
+    }
+
+    private static async Task<Results<Ok<CareerPathResponse>, ProblemHttpResult>> HandleAsync(
+        HttpContext http, CareerPathPipeline pipeline, RequestOptions options, RequestTelemetry telemetry, ILogger logger)
+    {
+        var (request, problem) = await ReadRequestAsync(http.Request, options.MaxBodyBytes);
+        if (problem is not null)
+        {
+            telemetry.Status = problem.StatusCode;
+            telemetry.Outcome = problem.StatusCode == StatusCodes.Status413PayloadTooLarge ? "too_large" : "invalid";
+            telemetry.Error = problem.ProblemDetails.Detail;
+            return problem;
+        }
+
+        telemetry.UserId = request!.UserId;
+        try
+        {
+            var response = await pipeline.ExecuteAsync(request, telemetry, http.RequestAborted);
+            telemetry.Status = StatusCodes.Status200OK;
+            telemetry.Outcome = "success";
+            return TypedResults.Ok(response);
+        }
+        catch (BudgetExhaustedException ex)
+        {
+            var retryAfter = UntilNextMonth(telemetry.Timestamp);
+            Problems.SetRetryAfter(http, retryAfter);
+            return Fail(telemetry, "budget_exhausted", StatusCodes.Status429TooManyRequests, Problems.BudgetExhausted, "Monthly budget exhausted", ex.Message);
+        }
+        catch (NoProviderAvailableException ex)
+        {
+            Problems.SetRetryAfter(http, ex.RetryAfter);
+            return Fail(telemetry, "no_provider", StatusCodes.Status503ServiceUnavailable, Problems.NoProvider, "No provider available",
+                $"{ex.Message} Attempts: {string.Join(", ", ex.Attempts.Select(a => $"{a.Provider}={a.Outcome}"))}.");
+        }
+        catch (DeadlineExceededException ex)
+        {
+            return Fail(telemetry, "deadline", StatusCodes.Status504GatewayTimeout, Problems.Deadline, "Deadline exceeded", ex.Message);
+        }
+        catch (Exception ex) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            LogPipelineFailure(logger, ex, telemetry.RequestId);
+            telemetry.Status = StatusCodes.Status500InternalServerError;
+            telemetry.Outcome = "error";
+            telemetry.Error = ex.Message;
+            throw;
+        }
+    }
+
+    internal static async Task<(CareerPathRequest? Request, ProblemHttpResult? Problem)> ReadRequestAsync(HttpRequest request, int maxBytes)
+    {
+        if (request.ContentLength > maxBytes)
+        {
+            return (null, TooLarge(maxBytes));
+        }
+
+        // Read at most maxBytes + 1, so a body without Content-Length cannot get past the limit either.
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > maxBytes)
+            {
+                return (null, TooLarge(maxBytes));
+            }
+        }
+
+        if (buffer.Length == 0)
+        {
+            return (null, Invalid("The request body is empty; send a JSON object."));
+        }
+
+        CareerPathRequest? body;
+        try
+        {
+            body = JsonSerializer.Deserialize<CareerPathRequest>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), JsonOptions);
+        }
+        catch (JsonException ex)
+        {
+            return (null, Invalid($"The request body is not valid JSON for this endpoint: {ex.Message}"));
+        }
+
+        if (body is null)
+        {
+            return (null, Invalid("The request body must be a JSON object."));
+        }
+
+        var errors = Validate(body);
+        return errors.Count == 0
+            ? (body, null)
+            : (null, TypedResults.Problem(new HttpValidationProblemDetails(errors)
+            {
+                Status = StatusCodes.Status400BadRequest,
+                Type = Problems.Validation,
+                Title = "The request is not valid",
+                Detail = "See 'errors' for each field.",
+            }));
+    }
+
+    internal static Dictionary<string, string[]> Validate(CareerPathRequest body)
+    {
+        var errors = new Dictionary<string, string[]>();
+        Require("userId", body.UserId, MaxUserIdLength);
+        Require("userProfile", body.UserProfile, MaxTextLength);
+        Require("jobMarketData", body.JobMarketData, MaxTextLength);
+        if (body.Provider is not null && !ProviderNames.IsKnown(body.Provider))
+        {
+            errors["provider"] = [$"Must be one of: {string.Join(", ", ProviderNames.All)}."];
+        }
+
+        return errors;
+
+        void Require(string name, string? value, int maxLength)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                errors[name] = ["Required."];
+            }
+            else if (value.Length > maxLength)
+            {
+                errors[name] = [$"At most {maxLength} characters."];
+            }
+        }
+    }
+
+    private static ProblemHttpResult Invalid(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "The request is not valid", type: Problems.Validation);
+
+    private static ProblemHttpResult TooLarge(int maxBytes) =>
+        TypedResults.Problem($"The request body is larger than {maxBytes} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge,
+            title: "Request body too large", type: Problems.TooLarge);
+
+    private static ProblemHttpResult Fail(RequestTelemetry telemetry, string outcome, int status, string type, string title, string detail)
+    {
+        telemetry.Status = status;
+        telemetry.Outcome = outcome;
+        telemetry.Error = detail;
+        return TypedResults.Problem(detail, statusCode: status, title: title, type: type,
+            extensions: new Dictionary<string, object?> { ["requestId"] = telemetry.RequestId });
+    }
+
+    private static TimeSpan UntilNextMonth(DateTimeOffset now)
+    {
+        var utc = now.UtcDateTime;
+        var next = new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+        return next - now;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Request {RequestId} failed unexpectedly")]
+    private static partial void LogPipelineFailure(ILogger logger, Exception exception, string requestId);
+}

@@ -1,0 +1,16 @@
+using System.Globalization;
+
+namespace Navigator.Api.Apis;
+
+/// <summary>RFC 9457 problem types the API returns. The type URIs are stable; clients may switch on them.</summary>
+public static class Problems
+{
+    public const string Validation = "/problems/validation";
+    public const string TooLarge = "/problems/body-too-large";
+    public const string BudgetExhausted = "/problems/budget-exhausted";
+    public const string NoProvider = "/problems/no-provider";
+    public const string Deadline = "/problems/deadline-exceeded";
+
+    public static void SetRetryAfter(HttpContext http, TimeSpan retryAfter) =>
+        http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+}

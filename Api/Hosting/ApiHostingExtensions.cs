@@ -1,0 +1,132 @@
+using Azure.Data.Tables;
+using Microsoft.Extensions.AI;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Navigator.Api.Auth;
+using Navigator.Api.Options;
+using Navigator.Api.Pipeline;
+using Navigator.Api.Providers;
+using Navigator.Api.Telemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Orleans.Configuration;
+
+namespace Navigator.Api.Hosting;
+
+public static class ApiHostingExtensions
+{
+    public const string DevelopmentStorage = "UseDevelopmentStorage=true";
+
+    /// <summary>Everything the API needs: config files, validated options, the Orleans client, auth, the pipeline and telemetry.</summary>
+    public static WebApplicationBuilder AddNavigatorApi(this WebApplicationBuilder builder)
+    {
+        AddConfigurationFiles(builder);
+        var services = builder.Services;
+        var config = builder.Configuration;
+
+        services.AddOptionsWithValidateOnStart<RequestOptions, RequestOptionsValidator>().BindConfiguration(RequestOptions.Section);
+        services.AddOptionsWithValidateOnStart<BudgetOptions, BudgetOptionsValidator>().BindConfiguration(BudgetOptions.Section);
+        services.AddOptionsWithValidateOnStart<AuthOptions, AuthOptionsValidator>()
+            .BindConfiguration(AuthOptions.Section)
+            .PostConfigure<IConfiguration>((o, cfg) =>
+            {
+                o.ClientKey = cfg["NAVIGATOR_CLIENT_KEY"] is { Length: > 0 } client ? client : o.ClientKey;
+                o.AdminKey = cfg["NAVIGATOR_ADMIN_KEY"] is { Length: > 0 } admin ? admin : o.AdminKey;
+            });
+        services.AddOptionsWithValidateOnStart<ProvidersOptions, ProvidersOptionsValidator>()
+            .BindConfiguration(ProvidersOptions.Section)
+            .PostConfigure<IConfiguration>((o, cfg) =>
+            {
+                o.OpenAI.ApiKey = cfg["OPENAI_API_KEY"] is { Length: > 0 } openAiKey ? openAiKey : o.OpenAI.ApiKey;
+                o.OpenAI.BaseUrl = cfg["OPENAI_BASE_URL"] is { Length: > 0 } openAiUrl ? openAiUrl : o.OpenAI.BaseUrl;
+                o.Anthropic.ApiKey = cfg["ANTHROPIC_API_KEY"] is { Length: > 0 } anthropicKey ? anthropicKey : o.Anthropic.ApiKey;
+                o.Anthropic.BaseUrl = cfg["ANTHROPIC_BASE_URL"] is { Length: > 0 } anthropicUrl ? anthropicUrl : o.Anthropic.BaseUrl;
+            });
+        services.AddOptions<TelemetryLogOptions>().Configure<IConfiguration>((o, cfg) =>
+            o.Directory = cfg["Telemetry:Directory"] ?? Path.Combine(DataDirectory(cfg), "telemetry"));
+
+        builder.UseOrleansClient(client =>
+        {
+            client.Services.AddOptions<ClusterOptions>().Configure<IConfiguration>((o, cfg) =>
+            {
+                o.ClusterId = cfg["Orleans:ClusterId"] ?? "navigator-dev";
+                o.ServiceId = cfg["Orleans:ServiceId"] ?? "navigator";
+            });
+            client.UseAzureStorageClustering(ob => ob.Configure<IConfiguration>((o, cfg) =>
+                o.TableServiceClient = new TableServiceClient(cfg.GetConnectionString("AzureStorage") ?? DevelopmentStorage)));
+            // Learn of a lost silo within a second, and never let a grain call outlive the request deadline by much.
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
+            client.UseConnectionRetryFilter(async (_, ct) =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), ct);
+                return true;
+            });
+        });
+
+        services.AddProblemDetails();
+        services.AddNavigatorAuth();
+        services.AddOpenApi();
+        services.AddHealthChecks().AddCheck<ClusterHealthCheck>("orleans-cluster", tags: ["ready"]);
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<TokenCounter>();
+        services.AddSingleton<PromptRenderer>();
+        services.AddSingleton<InputLimiter>();
+        services.AddSingleton<CareerPathPipeline>();
+        services.AddSingleton<IChatClient>(sp => new ProviderFailoverChatClient(
+            ProviderNames.All.ToDictionary(
+                p => p,
+                p => ChatClientBuilderExtensions.BuildProviderPipeline(ProviderClients.Create(p, sp), sp)),
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<ProvidersOptions>>(),
+            sp.GetRequiredService<TimeProvider>()));
+
+        services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<TelemetryLog>();
+        services.AddHostedService(sp => sp.GetRequiredService<TelemetryLog>());
+        services.AddOpenTelemetry()
+            .WithMetrics(m => m
+                .AddMeter(GatewayMetrics.MeterName)
+                .AddAspNetCoreInstrumentation()
+                .AddPrometheusExporter())
+            .WithTracing(t => t
+                .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddAspNetCoreInstrumentation());
+
+        return builder;
+    }
+
+    public static WebApplication UseNavigatorApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapOpenApi();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    /// <summary>NAVIGATOR_DATA_DIR, or a git-ignored .data folder in the working directory.</summary>
+    public static string DataDirectory(IConfiguration config) =>
+        config["NAVIGATOR_DATA_DIR"] is { Length: > 0 } dir ? dir : Path.Combine(Directory.GetCurrentDirectory(), ".data");
+
+    /// <summary>
+    /// config/provider_settings.json and config/rate_limits.json ship with the binaries. They are
+    /// inserted first, so appsettings, environment variables and the command line all override them.
+    /// </summary>
+    private static void AddConfigurationFiles(WebApplicationBuilder builder)
+    {
+        var sources = builder.Configuration.Sources;
+        var files = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(Path.Combine(AppContext.BaseDirectory, "config"));
+        string[] names = ["provider_settings.json", "rate_limits.json"];
+        for (var i = 0; i < names.Length; i++)
+        {
+            var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = names[i], Optional = false, FileProvider = files };
+            source.ResolveFileProvider();
+            sources.Insert(i, source);
+        }
+
+    }
+}

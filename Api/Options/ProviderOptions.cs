@@ -1,0 +1,87 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace Navigator.Api.Options;
+
+/// <summary>Provider settings (config section "providers", from config/provider_settings.json). Keys never live in files.</summary>
+public sealed class ProvidersOptions
+{
+    public const string Section = "providers";
+
+    public string? PricesCheckedOn { get; set; }
+
+    [Required, ValidateObjectMembers]
+    public ProviderSettings OpenAI { get; set; } = new();
+
+    [Required, ValidateObjectMembers]
+    public ProviderSettings Anthropic { get; set; } = new();
+
+    public ProviderSettings Get(string provider) => provider switch
+    {
+        ProviderNames.OpenAI => OpenAI,
+        ProviderNames.Anthropic => Anthropic,
+        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown provider."),
+    };
+}
+
+public static class ProviderNames
+{
+    public const string OpenAI = "openai";
+    public const string Anthropic = "anthropic";
+
+    public static IReadOnlyList<string> All { get; } = [OpenAI, Anthropic];
+
+    public static bool IsKnown(string name) => name is OpenAI or Anthropic;
+}
+
+public sealed class ProviderSettings
+{
+    [Required]
+    public string DefaultModel { get; set; } = "";
+
+    public string? CheaperModel { get; set; }
+
+    [Range(50, 60_000)]
+    public int AttemptTimeoutMs { get; set; } = 2500;
+
+    /// <summary>When set, the real SDK adapter is used; otherwise the provider is simulated.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Endpoint override. OpenAI's includes /v1; Anthropic's does not.</summary>
+    public string? BaseUrl { get; set; }
+
+    [ValidateObjectMembers]
+    public SimulatedProviderSettings Simulated { get; set; } = new();
+
+    [Required, MinLength(1)]
+    public Dictionary<string, ModelPrice> Models { get; set; } = new(StringComparer.Ordinal);
+}
+
+public sealed class SimulatedProviderSettings
+{
+    [Range(0, 60_000)]
+    public int LatencyMs { get; set; } = 120;
+
+    [Range(0, 60_000)]
+    public int LatencyJitterMs { get; set; } = 80;
+
+    /// <summary>Share of calls that fail with a 503, in [0, 1].</summary>
+    [Range(0.0, 1.0)]
+    public double FailureRate { get; set; }
+}
+
+/// <summary>Prices in US dollars per one million tokens.</summary>
+public sealed class ModelPrice
+{
+    [Range(typeof(decimal), "0", "1000")]
+    public decimal InputPerMillionUsd { get; set; }
+
+    [Range(typeof(decimal), "0", "1000")]
+    public decimal OutputPerMillionUsd { get; set; }
+
+    public decimal Cost(long inputTokens, long outputTokens) =>
+        (inputTokens * InputPerMillionUsd + outputTokens * OutputPerMillionUsd) / 1_000_000m;
+}
+
+[OptionsValidator]
+public sealed partial class ProvidersOptionsValidator : IValidateOptions<ProvidersOptions>;

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using Navigator.Api.Options;
+
+namespace Navigator.Api.Pipeline;
+
+/// <summary>The gateway's layers as Microsoft.Extensions.AI builder steps. The first Use is the outermost layer.</summary>
+public static class ChatClientBuilderExtensions
+{
+    public static ChatClientBuilder UseBudget(this ChatClientBuilder builder) =>
+        builder.Use((inner, services) => new BudgetChatClient(
+            inner,
+            services.GetRequiredService<IGrainFactory>(),
+            services.GetRequiredService<IOptionsMonitor<ProvidersOptions>>(),
+            services.GetRequiredService<IOptionsMonitor<BudgetOptions>>()));
+
+    public static ChatClientBuilder UseHealthReporting(this ChatClientBuilder builder) =>
+        builder.Use((inner, services) => new HealthReportingChatClient(
+            inner,
+            services.GetRequiredService<IGrainFactory>(),
+            services.GetRequiredService<TimeProvider>()));
+
+    public static ChatClientBuilder UseResponseValidation(this ChatClientBuilder builder) =>
+        builder.Use(inner => new ResponseValidationChatClient(inner));
+
+    /// <summary>One provider's chain: budget → health reporting → response validation → provider.</summary>
+    public static IChatClient BuildProviderPipeline(IChatClient provider, IServiceProvider services) =>
+        new ChatClientBuilder(provider)
+            .UseBudget()
+            .UseHealthReporting()
+            .UseResponseValidation()
+            .Build(services);
+}

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.AI;
+using Navigator.Grains.PromptConfig;
+
+namespace Navigator.Api.Pipeline;
+
+/// <summary>
+/// Per-request state that the chat-client layers share. It travels in
+/// <see cref="ChatOptions.AdditionalProperties"/>, the extension point Microsoft.Extensions.AI provides.
+/// </summary>
+public sealed class GatewayCallContext
+{
+    private const string Key = "navigator.context";
+    private const string ProviderKey = "navigator.provider";
+    private const string AttemptKey = "navigator.attempt";
+
+    public required string RequestId { get; init; }
+    public required string Month { get; init; }
+    public required DateTimeOffset Deadline { get; init; }
+    public required TimeSpan DeadlineDuration { get; init; }
+    public required int InputTokens { get; init; }
+    public required IReadOnlyList<string> ProviderOrder { get; init; }
+    public required FeatureSettings Settings { get; init; }
+
+    public List<AttemptRecord> Attempts { get; } = [];
+    public IReadOnlyList<Recommendation>? Recommendations { get; set; }
+
+    /// <summary>What the current attempt was charged (set by the budget layer).</summary>
+    public decimal AttemptCostUsd { get; set; }
+
+    public decimal TotalCostUsd => Attempts.Sum(a => a.CostUsd);
+
+    public ChatOptions Attach(ChatOptions options)
+    {
+        (options.AdditionalProperties ??= [])[Key] = this;
+        return options;
+    }
+
+    public static GatewayCallContext From(ChatOptions? options) =>
+        options?.AdditionalProperties?.TryGetValue(Key, out var value) == true && value is GatewayCallContext context
+            ? context
+            : throw new InvalidOperationException("The gateway pipeline was called without its request context.");
+
+    public static ChatOptions ForAttempt(ChatOptions options, string provider, int attempt)
+    {
+        var clone = options.Clone();
+        clone.AdditionalProperties![ProviderKey] = provider;
+        clone.AdditionalProperties[AttemptKey] = attempt;
+        return clone;
+    }
+
+    public static (string Provider, int Attempt) AttemptOf(ChatOptions? options)
+    {
+        var properties = options?.AdditionalProperties;
+        return properties?.TryGetValue(ProviderKey, out var provider) == true && provider is string name
+            ? (name, properties.TryGetValue(AttemptKey, out var attempt) && attempt is int number ? number : 0)
+            : throw new InvalidOperationException("The call is not a provider attempt of the gateway pipeline.");
+    }
+}

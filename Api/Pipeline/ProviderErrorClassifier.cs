@@ -1,0 +1,44 @@
+using System.ClientModel;
+using System.Net;
+using Anthropic.Exceptions;
+using Navigator.Grains.Providers;
+
+namespace Navigator.Api.Pipeline;
+
+/// <summary>Maps what a provider call threw to the outcome the circuit breaker counts.</summary>
+public static class ProviderErrorClassifier
+{
+    public static ProviderCallKind Classify(Exception exception) => exception switch
+    {
+        MalformedResponseException or FormatException or System.Text.Json.JsonException => ProviderCallKind.MalformedResponse,
+        OperationCanceledException or TimeoutException => ProviderCallKind.Timeout,
+        ClientResultException { Status: > 0 } e => FromStatus(e.Status),
+        AnthropicApiException e => FromStatus((int)e.StatusCode),
+        HttpRequestException { StatusCode: { } status } => FromStatus((int)status),
+        HttpRequestException or IOException => ProviderCallKind.ServerError,
+        AnthropicInvalidDataException => ProviderCallKind.MalformedResponse,
+        _ => ProviderCallKind.ServerError,
+    };
+
+    public static ProviderCallKind FromStatus(int status) => status switch
+    {
+        (int)HttpStatusCode.Unauthorized or (int)HttpStatusCode.Forbidden => ProviderCallKind.AuthFailure,
+        (int)HttpStatusCode.TooManyRequests => ProviderCallKind.RateLimited,
+        (int)HttpStatusCode.RequestTimeout or (int)HttpStatusCode.GatewayTimeout => ProviderCallKind.Timeout,
+        >= 500 => ProviderCallKind.ServerError,
+        >= 400 => ProviderCallKind.ClientError,
+        _ => ProviderCallKind.ServerError,
+    };
+
+    public static string Describe(ProviderCallKind kind) => kind switch
+    {
+        ProviderCallKind.Success => "success",
+        ProviderCallKind.ServerError => "server_error",
+        ProviderCallKind.Timeout => "timeout",
+        ProviderCallKind.RateLimited => "rate_limited",
+        ProviderCallKind.AuthFailure => "auth_failure",
+        ProviderCallKind.ClientError => "client_error",
+        ProviderCallKind.MalformedResponse => "malformed_response",
+        _ => "unknown",
+    };
+}

@@ -1,0 +1,50 @@
+using System.Diagnostics.Metrics;
+
+namespace Navigator.Api.Telemetry;
+
+/// <summary>
+/// The gateway's OpenTelemetry instruments (meter "Navigator.Gateway"), exported on /metrics as
+/// navigator_requests_total, navigator_request_duration_seconds, navigator_tokens_total and
+/// navigator_cost_usd_total.
+/// </summary>
+public sealed class GatewayMetrics
+{
+    public const string MeterName = "Navigator.Gateway";
+
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _duration;
+    private readonly Counter<long> _tokens;
+    private readonly Counter<double> _cost;
+
+    public GatewayMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _requests = meter.CreateCounter<long>("navigator.requests", description: "Career-path requests by outcome.");
+        _duration = meter.CreateHistogram<double>("navigator.request.duration", unit: "s", description: "End-to-end request latency.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 5, 10] });
+        _tokens = meter.CreateCounter<long>("navigator.tokens", description: "Tokens sent to and received from providers.");
+        _cost = meter.CreateCounter<double>("navigator.cost.usd", description: "Provider cost charged to the budget, in US dollars.");
+    }
+
+    public void RecordRequest(RequestTelemetry t)
+    {
+        var outcome = new KeyValuePair<string, object?>("outcome", t.Outcome);
+        var provider = new KeyValuePair<string, object?>("provider", t.Provider ?? "none");
+        _requests.Add(1, outcome, provider);
+        _duration.Record(t.LatencyMs / 1000.0, outcome);
+        if (t.InputTokens > 0)
+        {
+            _tokens.Add(t.InputTokens, new KeyValuePair<string, object?>("direction", "input"), provider);
+        }
+
+        if (t.OutputTokens > 0)
+        {
+            _tokens.Add(t.OutputTokens, new KeyValuePair<string, object?>("direction", "output"), provider);
+        }
+
+        if (t.CostUsd > 0)
+        {
+            _cost.Add((double)t.CostUsd, provider, new KeyValuePair<string, object?>("model", t.Model ?? "none"));
+        }
+    }
+}

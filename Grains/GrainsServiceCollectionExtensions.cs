@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Navigator.Grains.Seed;
+
+namespace Navigator.Grains;
+
+public static class GrainsServiceCollectionExtensions
+{
+    /// <summary>Services the grains need: the seed source and a clock.</summary>
+    public static IServiceCollection AddNavigatorGrains(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SeedOptions>().Bind(configuration.GetSection("Seed"));
+        services.TryAddSingleton<ISeedSource, FileSeedSource>();
+        services.TryAddSingleton(TimeProvider.System);
+        return services;
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Navigator.Grains;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using OpenTelemetry.Metrics;
+
+namespace Navigator.Silo.Hosting;
+
+public static class SiloHostingExtensions
+{
+    /// <summary>Azurite's well-known development connection string.</summary>
+    public const string DevelopmentStorage = "UseDevelopmentStorage=true";
+
+    /// <summary>
+    /// Configures the Orleans silo: Azure Table clustering, Azure Storage persistence, loopback
+    /// endpoints (or pod endpoints on Kubernetes), fast failure detection and the dashboard.
+    /// </summary>
+    public static IHostApplicationBuilder AddNavigatorSilo(this IHostApplicationBuilder builder)
+    {
+        var config = builder.Configuration;
+        var storage = config.GetConnectionString("AzureStorage") ?? DevelopmentStorage;
+        var orleans = config.GetSection("Orleans");
+        var onKubernetes = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST"));
+
+        builder.Services.AddNavigatorGrains(config);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = orleans["ClusterId"] ?? "navigator-dev";
+                o.ServiceId = orleans["ServiceId"] ?? "navigator";
+            });
+
+            if (onKubernetes)
+            {
+                silo.UseKubernetesHosting();
+            }
+            else
+            {
+                var siloPort = orleans.GetValue("SiloPort", 11111);
+                var gatewayPort = orleans.GetValue("GatewayPort", 30000);
+                silo.Configure<EndpointOptions>(o =>
+                {
+                    o.AdvertisedIPAddress = IPAddress.Loopback;
+                    o.SiloPort = siloPort;
+                    o.GatewayPort = gatewayPort;
+                    o.SiloListeningEndpoint = new IPEndPoint(IPAddress.Loopback, siloPort);
+                    o.GatewayListeningEndpoint = new IPEndPoint(IPAddress.Loopback, gatewayPort);
+                });
+            }
+
+            silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(storage));
+            silo.AddAzureTableGrainStorage("config", o => o.TableServiceClient = new TableServiceClient(storage));
+            silo.AddAzureBlobGrainStorage("ledger", o => o.BlobServiceClient = new BlobServiceClient(storage));
+
+            // Notice a dead silo in seconds: probe every second, declare death after two missed probes.
+            silo.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                o.NumMissedProbesLimit = 2;
+                o.NumVotesForDeathDeclaration = 1;
+                o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+                o.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(30);
+            });
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
+
+            if (orleans.GetValue("Dashboard", true))
+            {
+                silo.AddDashboard();
+            }
+        });
+
+        builder.Services.AddHealthChecks();
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter("Microsoft.Orleans")
+            .AddPrometheusExporter());
+
+        return builder;
+    }
+
+    public static WebApplication MapNavigatorSilo(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live");
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        if (app.Configuration.GetSection("Orleans").GetValue("Dashboard", true))
+        {
+            app.MapOrleansDashboard("/dashboard");
+        }
+
+        return app;
+    }
+}

@@ -1,0 +1,57 @@
+# Shared helpers for run.sh and test.sh: install and start Azurite, wait for ports, stop children.
+# shellcheck shell=bash
+
+AZURITE_ACCOUNT_KEY="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+# azurite_connection_string BLOB_PORT TABLE_PORT
+azurite_connection_string() {
+  echo "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${AZURITE_ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:$1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$(( $1 + 1 ))/devstoreaccount1;TableEndpoint=http://127.0.0.1:$2/devstoreaccount1;"
+}
+
+ensure_azurite_installed() {
+  if [ ! -x node_modules/.bin/azurite ]; then
+    echo "Installing Azurite from package.json (npm ci)..."
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+}
+
+# wait_for_port PORT SECONDS NAME [PID]: fails early if PID exits first.
+wait_for_port() {
+  local port=$1 seconds=$2 name=$3 pid=${4:-} i
+  for ((i = 0; i < seconds * 10; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name exited before it started listening on 127.0.0.1:$port" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "$name did not start listening on 127.0.0.1:$port within ${seconds}s" >&2
+  return 1
+}
+
+# start_azurite DATA_DIR BLOB_PORT TABLE_PORT LOG_FILE  (sets AZURITE_PID)
+start_azurite() {
+  local dir=$1 blob=$2 table=$3 log=$4
+  mkdir -p "$dir"
+  node_modules/.bin/azurite --silent --skipApiVersionCheck --loose --location "$dir" \
+    --blobHost 127.0.0.1 --blobPort "$blob" --queueHost 127.0.0.1 --queuePort $(( blob + 1 )) \
+    --tableHost 127.0.0.1 --tablePort "$table" >"$log" 2>&1 &
+  AZURITE_PID=$!
+  wait_for_port "$blob" 30 "Azurite (blob)" "$AZURITE_PID" && wait_for_port "$table" 30 "Azurite (table)" "$AZURITE_PID"
+}
+
+# stop_pids PID...: SIGTERM, then SIGKILL after 10 s for whatever is left.
+stop_pids() {
+  local pid alive i
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for ((i = 0; i < 100; i++)); do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && return 0
+    sleep 0.1
+  done
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
+}
