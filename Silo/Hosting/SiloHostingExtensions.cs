@@ -54,8 +54,7 @@ public static class SiloHostingExtensions
             }
 
             silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(storage));
-            silo.AddAzureTableGrainStorage("config", o => o.TableServiceClient = new TableServiceClient(storage));
-            silo.AddAzureBlobGrainStorage("ledger", o => o.BlobServiceClient = new BlobServiceClient(storage));
+            silo.AddNavigatorStorage(storage, orleans["ServiceId"] ?? "navigator");
 
             // Notice a dead silo in seconds: probe every second, declare death after two missed probes.
             silo.Configure<ClusterMembershipOptions>(o =>
@@ -81,6 +80,22 @@ public static class SiloHostingExtensions
             .AddPrometheusExporter());
 
         return builder;
+    }
+
+    /// <summary>
+    /// Grain storage: "config" (prompt configs, experiments) in Azure Tables and "ledger" (budgets)
+    /// in Azure Blobs, which has no entity-size limit. Table rows are keyed by service id already;
+    /// blob names are not, so the container name carries it.
+    /// </summary>
+    public static ISiloBuilder AddNavigatorStorage(this ISiloBuilder silo, string connectionString, string serviceId)
+    {
+        silo.AddAzureTableGrainStorage("config", o => o.TableServiceClient = new TableServiceClient(connectionString));
+        silo.AddAzureBlobGrainStorage("ledger", o =>
+        {
+            o.BlobServiceClient = new BlobServiceClient(connectionString);
+            o.ContainerName = $"{serviceId.ToLowerInvariant()}-ledger";
+        });
+        return silo;
     }
 
     public static WebApplication MapNavigatorSilo(this WebApplication app)

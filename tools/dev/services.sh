@@ -55,3 +55,8 @@ stop_pids() {
   done
   for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
+
+# free_port: an unused TCP port on 127.0.0.1.
+free_port() {
+  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+}

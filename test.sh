@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs and starts Azurite on free loopback ports, builds, runs
+# every test project, stops Azurite, and ends with one line: "N passed, N failed[, N skipped]".
+set -euo pipefail
+cd "$(dirname "$0")"
+source tools/dev/services.sh
+
+RESULTS_DIR=$PWD/TestResults
+WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/navigator-tests.XXXXXX")
+AZURITE_PID=
+cleanup() {
+  [ -n "$AZURITE_PID" ] && stop_pids "$AZURITE_PID"
+  rm -rf "$WORK_DIR"
+}
+trap cleanup EXIT
+
+ensure_azurite_installed
+echo "Building (Release)..."
+dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
+
+BLOB_PORT=$(free_port)
+TABLE_PORT=$(free_port)
+echo "Starting Azurite on 127.0.0.1:$BLOB_PORT (blob) and :$TABLE_PORT (table)..."
+start_azurite "$WORK_DIR/azurite" "$BLOB_PORT" "$TABLE_PORT" "$WORK_DIR/azurite.log"
+NAVIGATOR_TEST_STORAGE=$(azurite_connection_string "$BLOB_PORT" "$TABLE_PORT")
+export NAVIGATOR_TEST_STORAGE
+
+rm -rf "$RESULTS_DIR"
+status=0
+dotnet test Navigator.sln -c Release --no-build --nologo --logger "trx" --logger "console;verbosity=minimal" \
+  --results-directory "$RESULTS_DIR" || status=$?
+
+passed=0 failed=0 skipped=0 files=0
+for trx in "$RESULTS_DIR"/*.trx; do
+  [ -f "$trx" ] || continue
+  files=$((files + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  get() { echo "$counters" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  passed=$((passed + $(get passed)))
+  failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
+  skipped=$((skipped + $(get notExecuted)))
+done
+
+if [ "$files" -eq 0 ] || [ $((passed + failed)) -eq 0 ]; then
+  echo "No test results were produced." >&2
+  status=1
+fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  echo "dotnet test failed (exit $status) without a failed test in the results: a test host crashed or a project did not run." >&2
+fi
+
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
