@@ -9,6 +9,7 @@ var app = builder.Build();
 app.UseNavigatorApi();
 app.MapCareerPathsApi();
 app.MapAdminApi();
+app.MapFeaturesAdminApi();
 app.Run();
 
 /// <summary>The API's entry point; public so that tests can host it with WebApplicationFactory.</summary>

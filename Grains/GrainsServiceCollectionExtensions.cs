@@ -13,6 +13,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddOptions<SeedOptions>().Bind(configuration.GetSection("Seed"));
         services.TryAddSingleton<ISeedSource, FileSeedSource>();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<PromptConfig.FeatureConfigValidator>();
         return services;
     }
 }

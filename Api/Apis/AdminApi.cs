@@ -49,8 +49,7 @@ public static partial class AdminApi
 
         if (body is null || body.LimitUsd.ValueKind != JsonValueKind.Number || !body.LimitUsd.TryGetDecimal(out var limit) || limit < 0)
         {
-            return TypedResults.Problem("limitUsd must be a non-negative number.", statusCode: StatusCodes.Status400BadRequest,
-                title: "The request is not valid", type: Problems.Validation);
+            return Problems.Invalid("limitUsd must be a non-negative number.");
         }
 
         var status = await grains.GetGrain<IBudgetGrain>(month).SetLimitAsync(limit);
@@ -70,7 +69,5 @@ public static partial class AdminApi
         return new BudgetView(status.Month, status.LimitUsd, status.SpentUsd, status.ReservedUsd, status.RemainingUsd, now < start ? 0 : forecast, status.OpenReservations);
     }
 
-    private static ProblemHttpResult BadMonth(string month) =>
-        TypedResults.Problem($"'{month}' is not a month; use yyyy-MM, e.g. 2026-11.", statusCode: StatusCodes.Status400BadRequest,
-            title: "The request is not valid", type: Problems.Validation);
+    private static ProblemHttpResult BadMonth(string month) => Problems.Invalid($"'{month}' is not a month; use yyyy-MM, e.g. 2026-11.");
 }

@@ -182,8 +182,7 @@ public static partial class CareerPathsApi
         }
     }
 
-    private static ProblemHttpResult Invalid(string detail) =>
-        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "The request is not valid", type: Problems.Validation);
+    private static ProblemHttpResult Invalid(string detail) => Problems.Invalid(detail);
 
     private static ProblemHttpResult TooLarge(int maxBytes) =>
         TypedResults.Problem($"The request body is larger than {maxBytes} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Navigator.Api.Apis;
 
@@ -10,6 +11,11 @@ public static class Problems
     public const string BudgetExhausted = "/problems/budget-exhausted";
     public const string NoProvider = "/problems/no-provider";
     public const string Deadline = "/problems/deadline-exceeded";
+    public const string Conflict = "/problems/conflict";
+    public const string NotFound = "/problems/not-found";
+
+    public static ProblemHttpResult Invalid(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "The request is not valid", type: Validation);
 
     public static void SetRetryAfter(HttpContext http, TimeSpan retryAfter) =>
         http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);

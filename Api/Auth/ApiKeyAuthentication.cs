@@ -39,16 +39,24 @@ public sealed class ApiKeyAuthenticationHandler(
 
         var presented = header["Bearer ".Length..].Trim();
         var configured = keys.CurrentValue;
-        // Check both keys every time, so the time taken does not tell which one nearly matched.
-        var isAdmin = KeyEquals(presented, configured.AdminKey);
+        // Compare against every key every time, so the time taken does not tell which one nearly matched.
+        string? adminName = null;
+        foreach (var (keyName, key) in configured.AllAdminKeys())
+        {
+            if (KeyEquals(presented, key))
+            {
+                adminName ??= keyName;
+            }
+        }
+
         var isClient = KeyEquals(presented, configured.ClientKey);
-        var role = isAdmin ? AdminRole : isClient ? ClientRole : null;
+        var (role, name) = adminName is not null ? (AdminRole, adminName) : isClient ? (ClientRole, ClientRole) : (null, null);
         if (role is null)
         {
             return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, role), new Claim(ClaimTypes.Role, role)], SchemeName);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, name!), new Claim(ClaimTypes.Role, role)], SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 

@@ -73,6 +73,8 @@ public static class ApiHostingExtensions
         services.AddSingleton<PromptRenderer>();
         services.AddSingleton<InputLimiter>();
         services.AddSingleton<CareerPathPipeline>();
+        services.AddSingleton<FeatureConfigCache>();
+        services.AddHostedService(sp => sp.GetRequiredService<FeatureConfigCache>());
         services.AddSingleton<IChatClient>(sp => new ProviderFailoverChatClient(
             ProviderNames.All.ToDictionary(
                 p => p,

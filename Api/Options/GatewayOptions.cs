@@ -41,8 +41,15 @@ public sealed class AuthOptions
     [Required, MinLength(8)]
     public string ClientKey { get; set; } = DevelopmentClientKey;
 
+    /// <summary>The admin key named "admin" in the audit log.</summary>
     [Required, MinLength(8)]
     public string AdminKey { get; set; } = DevelopmentAdminKey;
+
+    /// <summary>More admin keys by name (Auth:AdminKeys:alice=...); the name is what the audit log records.</summary>
+    public Dictionary<string, string> AdminKeys { get; set; } = new(StringComparer.Ordinal);
+
+    public IEnumerable<KeyValuePair<string, string>> AllAdminKeys() =>
+        AdminKeys.Where(k => k.Value.Length >= 8).Prepend(new KeyValuePair<string, string>("admin", AdminKey));
 }
 
 [OptionsValidator]

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using Navigator.Api.Options;
 using Navigator.Api.Telemetry;
 using Navigator.Grains.Experiments;
-using Navigator.Grains.PromptConfig;
 
 namespace Navigator.Api.Pipeline;
 
@@ -14,6 +13,7 @@ namespace Navigator.Api.Pipeline;
 /// </summary>
 public sealed class CareerPathPipeline(
     IGrainFactory grains,
+    FeatureConfigCache configs,
     InputLimiter limiter,
     IChatClient gateway,
     IOptionsMonitor<RequestOptions> requestOptions,
@@ -30,7 +30,8 @@ public sealed class CareerPathPipeline(
 
         try
         {
-            var snapshot = await grains.GetGrain<IPromptConfigGrain>(options.Feature).GetActiveAsync().WaitAsync(token);
+            // The snapshot is taken once: the request finishes on the version it started with.
+            var snapshot = await configs.GetAsync(token);
             telemetry.FeatureVersion = snapshot.FeatureVersion;
             telemetry.SystemPromptVersion = snapshot.SystemPromptVersion;
             telemetry.UserPromptVersion = snapshot.UserPromptVersion;

@@ -1,78 +1,265 @@
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Navigator.Grains.Seed;
+using Orleans.Utilities;
 
 namespace Navigator.Grains.PromptConfig;
 
-public sealed partial class PromptConfigGrain(
-    [PersistentState("promptConfig", "config")] IPersistentState<PromptConfigState> state,
-    ISeedSource seed,
-    TimeProvider time,
-    ILogger<PromptConfigGrain> logger) : Grain, IPromptConfigGrain
+public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
 {
     public const string ActiveLabel = "active";
 
+    /// <summary>Subscriptions not renewed within this time are dropped.</summary>
+    public static readonly TimeSpan ObserverExpiry = TimeSpan.FromSeconds(60);
+
+    /// <summary>How many audit entries are kept in grain state.</summary>
+    public const int AuditCapacity = 1000;
+
+    private readonly IPersistentState<PromptConfigState> _state;
+    private readonly ISeedSource _seed;
+    private readonly FeatureConfigValidator _validator;
+    private readonly TimeProvider _time;
+    private readonly ILogger<PromptConfigGrain> _logger;
+    private readonly ObserverManager<IFeatureConfigObserver> _observers;
+
+    public PromptConfigGrain(
+        [PersistentState("promptConfig", "config")] IPersistentState<PromptConfigState> state,
+        ISeedSource seed,
+        FeatureConfigValidator validator,
+        TimeProvider time,
+        ILogger<PromptConfigGrain> logger)
+    {
+        _state = state;
+        _seed = seed;
+        _validator = validator;
+        _time = time;
+        _logger = logger;
+        _observers = new ObserverManager<IFeatureConfigObserver>(ObserverExpiry, logger);
+    }
+
+    private string Feature => this.GetPrimaryKeyString();
+    private PromptConfigState State => _state.State;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (!state.RecordExists)
+        if (!_state.RecordExists && _seed.LoadFeature(Feature) is { } seed)
         {
-            await SeedAsync();
+            await SeedAsync(seed);
         }
     }
 
-    public Task<FeatureSnapshot> GetActiveAsync()
+    public Task<FeatureSnapshot?> GetActiveAsync() => Task.FromResult(ActiveSnapshot());
+
+    public Task<FeatureOverview> GetOverviewAsync() => Task.FromResult(new FeatureOverview(
+        Feature,
+        State.Labels.GetValueOrDefault(ActiveLabel),
+        new Dictionary<string, string>(State.Labels),
+        State.Versions.Values
+            .OrderBy(v => SemVer(v.Version))
+            .Select(v => new FeatureVersionInfo(v.Version, v.SystemPromptVersion, v.UserPromptVersion, v.PublishedAt, v.PublishedBy, v.Document))
+            .ToList(),
+        State.Prompts.Keys.Order(StringComparer.Ordinal).ToList(),
+        [.. State.ActivationHistory],
+        [.. State.Audit],
+        State.Revision));
+
+    public async Task<ChangeResult> PublishPromptAsync(string kind, string version, string text, string actor)
     {
-        var feature = this.GetPrimaryKeyString();
-        if (!state.State.Labels.TryGetValue(ActiveLabel, out var active))
+        var errors = FeatureConfigValidator.ValidatePrompt(kind, version, text);
+        if (errors.Count > 0)
         {
-            throw new InvalidOperationException($"Feature '{feature}' has no active version.");
+            return Result(ChangeOutcome.Invalid, "The prompt template is not valid.", errors);
         }
 
-        var version = state.State.Versions[active];
-        return Task.FromResult(new FeatureSnapshot(
-            feature,
-            version.Version,
-            version.SystemPromptVersion,
-            state.State.Prompts[PromptKey.For("system", version.SystemPromptVersion)],
-            version.UserPromptVersion,
-            state.State.Prompts[PromptKey.For("user", version.UserPromptVersion)],
-            version.Settings,
-            state.State.Revision));
+        var key = PromptKey.For(kind, version);
+        if (State.Prompts.TryGetValue(key, out var existing))
+        {
+            return existing == text
+                ? Result(ChangeOutcome.Unchanged, $"Prompt {key} is already published with this text.")
+                : Result(ChangeOutcome.Conflict, $"Prompt {key} is already published with different text; published versions are immutable. Publish a new version.");
+        }
+
+        State.Prompts[key] = text;
+        Audit(actor, "publish-prompt", null, key, null);
+        await _state.WriteStateAsync();
+        LogPublished(Feature, key, actor);
+        return Result(ChangeOutcome.Applied, $"Published prompt {key}.");
     }
 
-    private async Task SeedAsync()
+    public async Task<ChangeResult> PublishFeatureAsync(string document, bool activate, string actor, string? reason)
     {
-        var feature = this.GetPrimaryKeyString();
-        var loaded = seed.LoadFeature(feature)
-            ?? throw new InvalidOperationException($"No seed files for feature '{feature}'.");
-        var now = time.GetUtcNow();
-
-        foreach (var (key, text) in loaded.Prompts)
+        var (parsed, errors) = _validator.Validate(Feature, document, State.Prompts);
+        if (parsed is null)
         {
-            state.State.Prompts[key] = text;
+            return Result(ChangeOutcome.Invalid, "The feature config is not valid.", errors);
         }
 
-        foreach (var json in loaded.ConfigDocuments)
+        if (State.Versions.TryGetValue(parsed.Version, out var existing))
         {
-            var doc = FeatureConfigDocument.Parse(json);
-            foreach (var key in new[] { PromptKey.For("system", doc.Prompts.System), PromptKey.For("user", doc.Prompts.User) })
+            if (!JsonNode.DeepEquals(JsonNode.Parse(existing.Document), JsonNode.Parse(document)))
             {
-                if (!state.State.Prompts.ContainsKey(key))
-                {
-                    throw new InvalidOperationException($"Feature {doc.Version} names prompt '{key}', which has no file.");
-                }
+                return Result(ChangeOutcome.Conflict, $"Version {parsed.Version} is already published with different content; published versions are immutable. Publish a new version number.");
             }
 
-            state.State.Versions[doc.Version] = new FeatureVersionRecord(
-                doc.Version, doc.Prompts.System, doc.Prompts.User, doc.ToSettings(), json, now);
+            return activate && State.Labels.GetValueOrDefault(ActiveLabel) != parsed.Version
+                ? await MoveActiveAsync(parsed.Version, actor, "activate", reason)
+                : Result(ChangeOutcome.Unchanged, $"Version {parsed.Version} is already published with this content.");
         }
 
-        state.State.Labels[ActiveLabel] = loaded.ActiveVersion;
-        state.State.Audit.Add(new AuditEntry(now, "seed", "seed", null, loaded.ActiveVersion, "Seeded from the repository's config/ and prompts/."));
-        state.State.Revision = 1;
-        await state.WriteStateAsync();
-        LogSeeded(feature, loaded.ActiveVersion, state.State.Versions.Count);
+        State.Versions[parsed.Version] = new FeatureVersionRecord(
+            parsed.Version, parsed.Prompts.System, parsed.Prompts.User, parsed.ToSettings(), document, _time.GetUtcNow(), actor);
+        Audit(actor, "publish", null, parsed.Version, reason);
+        LogPublished(Feature, parsed.Version, actor);
+        if (activate)
+        {
+            return await MoveActiveAsync(parsed.Version, actor, "activate", reason);
+        }
+
+        State.Revision++;
+        await _state.WriteStateAsync();
+        return Result(ChangeOutcome.Applied, $"Published {parsed.Version}.");
     }
+
+    public async Task<ChangeResult> ActivateAsync(string version, string actor, string reason)
+    {
+        if (!State.Versions.ContainsKey(version))
+        {
+            return Result(ChangeOutcome.NotFound, $"Version {version} is not published.");
+        }
+
+        return State.Labels.GetValueOrDefault(ActiveLabel) == version
+            ? Result(ChangeOutcome.Unchanged, $"Version {version} is already active.")
+            : await MoveActiveAsync(version, actor, "activate", reason);
+    }
+
+    public async Task<ChangeResult> RollbackAsync(string? toVersion, string actor, string reason)
+    {
+        var current = State.Labels.GetValueOrDefault(ActiveLabel);
+        if (toVersion is not null)
+        {
+            if (!State.Versions.ContainsKey(toVersion))
+            {
+                return Result(ChangeOutcome.NotFound, $"Version {toVersion} is not published.");
+            }
+
+            return toVersion == current
+                ? Result(ChangeOutcome.Unchanged, $"Version {toVersion} is already active.")
+                : await MoveActiveAsync(toVersion, actor, "rollback", reason);
+        }
+
+        // The previous active version is the one below the current one in the activation history.
+        var history = State.ActivationHistory;
+        if (history.Count < 2)
+        {
+            return Result(ChangeOutcome.Conflict, "There is no previously active version to roll back to; name one with toVersion.");
+        }
+
+        var previous = history[^2];
+        history.RemoveAt(history.Count - 1);
+        return await MoveActiveAsync(previous, actor, "rollback", reason, recordInHistory: false);
+    }
+
+    public Task SubscribeAsync(IFeatureConfigObserver observer)
+    {
+        _observers.Subscribe(observer, observer);
+        return Task.CompletedTask;
+    }
+
+    public Task UnsubscribeAsync(IFeatureConfigObserver observer)
+    {
+        _observers.Unsubscribe(observer);
+        return Task.CompletedTask;
+    }
+
+    private async Task<ChangeResult> MoveActiveAsync(string version, string actor, string action, string? reason, bool recordInHistory = true)
+    {
+        var from = State.Labels.GetValueOrDefault(ActiveLabel);
+        State.Labels[ActiveLabel] = version;
+        if (recordInHistory)
+        {
+            State.ActivationHistory.Add(version);
+        }
+
+        State.Revision++;
+        Audit(actor, action, from, version, reason);
+        await _state.WriteStateAsync();
+        LogActivated(Feature, from, version, actor, action);
+
+        // Push to every subscribed replica; the observer method is one-way, so nobody waits on a slow replica.
+        if (ActiveSnapshot() is { } snapshot)
+        {
+            await _observers.Notify(o => o.OnActiveChangedAsync(snapshot));
+        }
+
+        return Result(ChangeOutcome.Applied, $"{version} is active (was {from ?? "none"}).");
+    }
+
+    private FeatureSnapshot? ActiveSnapshot()
+    {
+        if (!State.Labels.TryGetValue(ActiveLabel, out var active))
+        {
+            return null;
+        }
+
+        var version = State.Versions[active];
+        return new FeatureSnapshot(
+            Feature,
+            version.Version,
+            version.SystemPromptVersion,
+            State.Prompts[PromptKey.For("system", version.SystemPromptVersion)],
+            version.UserPromptVersion,
+            State.Prompts[PromptKey.For("user", version.UserPromptVersion)],
+            version.Settings,
+            State.Revision);
+    }
+
+    /// <summary>First activation: publish the repository's prompts and feature versions through the same checks as the admin API.</summary>
+    private async Task SeedAsync(FeatureSeed seed)
+    {
+        foreach (var (key, text) in seed.Prompts.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var parts = key.Split('/');
+            Require(await PublishPromptAsync(parts[0], parts[1], text, "seed"), key);
+        }
+
+        foreach (var document in seed.ConfigDocuments)
+        {
+            Require(await PublishFeatureAsync(document, activate: false, "seed", "Seeded from the repository."), "a feature config");
+        }
+
+        Require(await ActivateAsync(seed.ActiveVersion, "seed", "Seeded from the repository."), seed.ActiveVersion);
+        LogSeeded(Feature, seed.ActiveVersion, State.Versions.Count);
+
+        static void Require(ChangeResult result, string what)
+        {
+            if (!result.Succeeded)
+            {
+                throw new InvalidOperationException(
+                    $"Seeding {what} failed: {result.Message} {string.Join("; ", result.Errors.Select(e => $"{e.Pointer} {e.Message}"))}");
+            }
+        }
+    }
+
+    private void Audit(string actor, string action, string? from, string? to, string? reason)
+    {
+        State.Audit.Add(new AuditEntry(_time.GetUtcNow(), actor, action, from, to, reason));
+        if (State.Audit.Count > AuditCapacity)
+        {
+            State.Audit.RemoveRange(0, State.Audit.Count - AuditCapacity);
+        }
+    }
+
+    private ChangeResult Result(ChangeOutcome outcome, string message, IReadOnlyList<ValidationError>? errors = null) =>
+        new(outcome, message, errors ?? [], State.Labels.GetValueOrDefault(ActiveLabel));
+
+    private static Version SemVer(string version) => System.Version.TryParse(version, out var v) ? v : new Version(0, 0);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Seeded feature {Feature}: active {Version}, {Count} versions")]
     private partial void LogSeeded(string feature, string version, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Feature {Feature}: published {What} by {Actor}")]
+    private partial void LogPublished(string feature, string what, string actor);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature {Feature}: active {From} -> {To} by {Actor} ({Action})")]
+    private partial void LogActivated(string feature, string? from, string to, string actor, string action);
 }

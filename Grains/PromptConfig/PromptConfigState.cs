@@ -16,6 +16,9 @@ public sealed class PromptConfigState
 
     /// <summary>Bumped on every change, so replicas can tell snapshots apart.</summary>
     [Id(4)] public long Revision { get; set; }
+
+    /// <summary>Active versions in the order they were activated; a plain rollback pops the last one.</summary>
+    [Id(5)] public List<string> ActivationHistory { get; set; } = [];
 }
 
 [GenerateSerializer, Immutable, Alias("Navigator.FeatureVersionRecord")]
@@ -25,13 +28,5 @@ public sealed record FeatureVersionRecord(
     [property: Id(2)] string UserPromptVersion,
     [property: Id(3)] FeatureSettings Settings,
     [property: Id(4)] string Document,
-    [property: Id(5)] DateTimeOffset PublishedAt);
-
-[GenerateSerializer, Immutable, Alias("Navigator.AuditEntry")]
-public sealed record AuditEntry(
-    [property: Id(0)] DateTimeOffset At,
-    [property: Id(1)] string Actor,
-    [property: Id(2)] string Action,
-    [property: Id(3)] string? From,
-    [property: Id(4)] string? To,
-    [property: Id(5)] string? Reason);
+    [property: Id(5)] DateTimeOffset PublishedAt,
+    [property: Id(6)] string PublishedBy);

@@ -87,6 +87,12 @@ public sealed class FileSeedSource(IOptions<SeedOptions> options) : ISeedSource
             variants);
     }
 
+    public string? LoadSchema()
+    {
+        var path = Path.Combine(_root, "config", "schema", "feature_config_schema.json");
+        return File.Exists(path) ? File.ReadAllText(path) : null;
+    }
+
     public decimal DefaultMonthlyLimitUsd
     {
         get

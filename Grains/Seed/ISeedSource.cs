@@ -12,6 +12,9 @@ public interface ISeedSource
     /// <summary>An experiment from ab_test_config.json, or null when none has that id.</summary>
     Experiments.ExperimentDefinition? LoadExperiment(string experimentId);
 
+    /// <summary>The text of config/schema/feature_config_schema.json.</summary>
+    string? LoadSchema();
+
     /// <summary>The default monthly limit from rate_limits.json.</summary>
     decimal DefaultMonthlyLimitUsd { get; }
 }

@@ -16,7 +16,7 @@ public sealed class GrainTests(ClusterFixture fixture)
     [Fact]
     public async Task PromptConfig_is_seeded_from_the_repository_files()
     {
-        var snapshot = await fixture.Client.GetGrain<IPromptConfigGrain>("career_path_navigator").GetActiveAsync();
+        var snapshot = (await fixture.Client.GetGrain<IPromptConfigGrain>("career_path_navigator").GetActiveAsync())!;
 
         Assert.Equal("1.2.3", snapshot.FeatureVersion);
         Assert.Equal("v2.1", snapshot.SystemPromptVersion);

@@ -1,4 +1,5 @@
 using Navigator.Grains.Budget;
+using Navigator.Grains.PromptConfig;
 using Navigator.Testing;
 
 namespace Navigator.Grains.Tests;
@@ -39,6 +40,42 @@ public sealed class PersistenceTests
             Assert.Equal(3m, after.ReservedUsd);
             // The settled id is remembered too: settling it again is a no-op.
             Assert.Equal(SettlementOutcome.AlreadySettled, (await budget.SettleAsync("settled", 9m)).Outcome);
+            await client.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Versions_active_label_and_audit_log_survive_a_silo_restart()
+    {
+        var clusterId = TestStorage.NewServiceId("config");
+        var serviceId = TestStorage.NewServiceId("config");
+        const string feature = "career_path_navigator";
+
+        FeatureOverview before;
+        await using (var silo = await TestSilo.StartAsync(clusterId, serviceId))
+        {
+            using var client = await silo.StartClientAsync();
+            var grain = client.ClusterClient().GetGrain<IPromptConfigGrain>(feature);
+            Assert.Equal("1.2.3", (await grain.GetActiveAsync())!.FeatureVersion); // seeded
+            await grain.PublishPromptAsync("system", "v2.2", "You are a terse career advisor.", "alice");
+            await grain.PublishFeatureAsync(FeatureDocuments.Make(feature, "1.2.4", system: "v2.2"), true, "alice", "try v2.2");
+            await grain.RollbackAsync("1.2.2", "bob", "compare with the archive");
+            before = await grain.GetOverviewAsync();
+            await client.StopAsync();
+        }
+
+        await using (var silo = await TestSilo.StartAsync(clusterId, serviceId))
+        {
+            using var client = await silo.StartClientAsync();
+            var grain = client.ClusterClient().GetGrain<IPromptConfigGrain>(feature);
+            var after = await grain.GetOverviewAsync();
+
+            Assert.Equal("1.2.2", after.ActiveVersion);
+            Assert.Equal(["1.2.2", "1.2.3", "1.2.4"], after.Versions.Select(v => v.Version));
+            Assert.Equal(before.Audit, after.Audit);
+            Assert.Contains(after.Audit, a => a is { Action: "rollback", Actor: "bob", From: "1.2.4", To: "1.2.2", Reason: "compare with the archive" });
+            Assert.Equal(before.Revision, after.Revision);
+            Assert.Equal("v2.0", (await grain.GetActiveAsync())!.SystemPromptVersion);
             await client.StopAsync();
         }
     }
