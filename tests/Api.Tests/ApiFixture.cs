@@ -5,31 +5,23 @@ using Navigator.Testing;
 
 namespace Navigator.Api.Tests;
 
-/// <summary>A real silo on Azurite plus the API hosted by WebApplicationFactory, connected through Azure Table membership.</summary>
-public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
+/// <summary>One API replica hosted by WebApplicationFactory, joined to a test silo's cluster through Azure Table membership.</summary>
+public sealed class ApiReplica(TestSilo silo) : WebApplicationFactory<Program>
 {
     public const string ClientKey = "test-client-key";
     public const string AdminKey = "test-admin-key";
 
-    private TestSilo? _silo;
-    private readonly string _clusterId = TestStorage.NewServiceId("api");
-    private readonly string _serviceId = TestStorage.NewServiceId("api");
-
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"navigator-api-tests-{Guid.NewGuid():N}");
-
-    public async Task InitializeAsync()
-    {
-        _silo = await TestSilo.StartAsync(_clusterId, _serviceId);
-    }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("ConnectionStrings:AzureStorage", TestStorage.ConnectionString);
-        builder.UseSetting("Orleans:ClusterId", _clusterId);
-        builder.UseSetting("Orleans:ServiceId", _serviceId);
+        builder.UseSetting("Orleans:ClusterId", silo.ClusterId);
+        builder.UseSetting("Orleans:ServiceId", silo.ServiceId);
         builder.UseSetting("NAVIGATOR_DATA_DIR", DataDirectory);
         builder.UseSetting("Auth:ClientKey", ClientKey);
         builder.UseSetting("Auth:AdminKey", AdminKey);
+        builder.UseSetting("Auth:AdminKeys:alice", "alice-admin-key");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         // Fast simulated providers keep the suite quick.
         builder.UseSetting("providers:openai:simulated:latencyMs", "5");
@@ -49,14 +41,9 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
         return client;
     }
 
-    async Task IAsyncLifetime.DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
-        await DisposeAsync();
-        if (_silo is not null)
-        {
-            await _silo.DisposeAsync();
-        }
-
+        await base.DisposeAsync();
         if (Directory.Exists(DataDirectory))
         {
             Directory.Delete(DataDirectory, recursive: true);
@@ -64,8 +51,55 @@ public sealed class ApiFixture : WebApplicationFactory<Program>, IAsyncLifetime
     }
 }
 
+/// <summary>A real silo on Azurite and <see cref="ReplicaCount"/> API replicas in front of it.</summary>
+public abstract class ClusterWithReplicas(string name, int replicaCount) : IAsyncLifetime
+{
+    private TestSilo? _silo;
+
+    public int ReplicaCount => replicaCount;
+
+    public IReadOnlyList<ApiReplica> Replicas { get; private set; } = [];
+
+    public async Task InitializeAsync()
+    {
+        _silo = await TestSilo.StartAsync(TestStorage.NewServiceId(name), TestStorage.NewServiceId(name));
+        Replicas = Enumerable.Range(0, replicaCount).Select(_ => new ApiReplica(_silo)).ToList();
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var replica in Replicas)
+        {
+            await replica.DisposeAsync();
+        }
+
+        if (_silo is not null)
+        {
+            await _silo.DisposeAsync();
+        }
+    }
+}
+
+public sealed class ApiFixture() : ClusterWithReplicas("api", 1)
+{
+    public const string ClientKey = ApiReplica.ClientKey;
+    public const string AdminKey = ApiReplica.AdminKey;
+
+    public string DataDirectory => Replicas[0].DataDirectory;
+
+    public HttpClient Client(string? key = ClientKey) => Replicas[0].Client(key);
+}
+
+public sealed class TwoReplicaFixture() : ClusterWithReplicas("replicas", 2);
+
 [CollectionDefinition(Name)]
 public sealed class ApiCollection : ICollectionFixture<ApiFixture>
 {
     public const string Name = "api";
+}
+
+[CollectionDefinition(Name)]
+public sealed class ReplicaCollection : ICollectionFixture<TwoReplicaFixture>
+{
+    public const string Name = "replicas";
 }

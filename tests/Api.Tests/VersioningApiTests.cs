@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Navigator.Testing;
+
+namespace Navigator.Api.Tests;
+
+/// <summary>Feature versioning through the admin API, seen by two API replicas of one cluster.</summary>
+[Collection(ReplicaCollection.Name)]
+public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstractions.ITestOutputHelper output)
+{
+    private const string Feature = "career_path_navigator";
+    private static readonly TimeSpan PropagationLimit = TimeSpan.FromSeconds(1);
+
+    private ApiReplica A => fixture.Replicas[0];
+    private ApiReplica B => fixture.Replicas[1];
+
+    [Fact]
+    public async Task Rollback_reaches_both_replicas_within_one_second()
+    {
+        // Both replicas start on the seeded 1.2.3.
+        await WaitForVersionsAsync("1.2.3", "v2.1", TimeSpan.FromSeconds(10));
+
+        var admin = A.Client("alice-admin-key");
+        var prompt = await admin.PostAsJsonAsync($"/admin/features/{Feature}/prompts/system/v2.2",
+            new { text = FeatureDocuments.PromptText("system", "v2.1") + "\nKeep every list to at most three items." });
+        Assert.Equal(HttpStatusCode.Created, prompt.StatusCode);
+        var publish = await admin.PostAsync($"/admin/features/{Feature}/versions?activate=true&reason=try%20v2.2",
+            Json(FeatureDocuments.Make(Feature, "1.2.4", system: "v2.2")));
+        Assert.Equal(HttpStatusCode.Created, publish.StatusCode);
+        var activated = await WaitForVersionsAsync("1.2.4", "v2.2", PropagationLimit);
+
+        var rollback = await B.Client(ApiReplica.AdminKey).PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { reason = "v2.2 answers are too short" });
+        Assert.Equal(HttpStatusCode.OK, rollback.StatusCode);
+        var rolledBack = await WaitForVersionsAsync("1.2.3", "v2.1", PropagationLimit);
+
+        var overview = JsonNode.Parse(await A.Client(ApiReplica.AdminKey).GetStringAsync($"/admin/features/{Feature}"))!;
+        Assert.Equal("1.2.3", overview["activeVersion"]!.GetValue<string>());
+        var audit = overview["audit"]!.AsArray();
+        Assert.Contains(audit, a => a!["action"]!.GetValue<string>() == "activate" && a["actor"]!.GetValue<string>() == "alice" && a["to"]!.GetValue<string>() == "1.2.4");
+        Assert.Contains(audit, a => a!["action"]!.GetValue<string>() == "rollback" && a["actor"]!.GetValue<string>() == "admin"
+            && a["from"]!.GetValue<string>() == "1.2.4" && a["to"]!.GetValue<string>() == "1.2.3" && a["reason"]!.GetValue<string>() == "v2.2 answers are too short");
+        output.WriteLine($"activation reached both replicas in {activated.TotalMilliseconds:0} ms, rollback in {rolledBack.TotalMilliseconds:0} ms");
+        Assert.True(activated < PropagationLimit && rolledBack < PropagationLimit, $"activation {activated}, rollback {rolledBack}");
+    }
+
+    [Fact]
+    public async Task The_archived_version_can_be_activated_and_serves_its_own_prompts()
+    {
+        await WaitForVersionsAsync("1.2.3", "v2.1", TimeSpan.FromSeconds(10));
+        var admin = A.Client(ApiReplica.AdminKey);
+        (await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2", reason = "compare with the archive" })).EnsureSuccessStatusCode();
+        try
+        {
+            await WaitForVersionsAsync("1.2.2", "v2.0", PropagationLimit);
+            var json = await PostAsync(B);
+            Assert.Equal("v1.4", json["meta"]!["userPromptVersion"]!.GetValue<string>());
+        }
+        finally
+        {
+            (await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { reason = "back to 1.2.3" })).EnsureSuccessStatusCode();
+            await WaitForVersionsAsync("1.2.3", "v2.1", PropagationLimit);
+        }
+    }
+
+    [Fact]
+    public async Task Bad_versioning_requests_are_refused_and_change_nothing()
+    {
+        var admin = A.Client(ApiReplica.AdminKey);
+        var before = await RevisionAsync();
+
+        var schemaInvalid = await admin.PostAsync($"/admin/features/{Feature}/versions",
+            Json(FeatureDocuments.Make(Feature, "1.3.0", edit: d => d["limits"]!["maxInputTokens"] = "lots")));
+        var problem = await AssertProblemAsync(schemaInvalid, HttpStatusCode.UnprocessableEntity);
+        Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/limits/maxInputTokens");
+
+        var extraVariable = await admin.PostAsync($"/admin/features/{Feature}/versions",
+            Json(FeatureDocuments.Make(Feature, "1.3.0", edit: d => d["variables"]!.AsArray().Add("seniority"))));
+        problem = await AssertProblemAsync(extraVariable, HttpStatusCode.UnprocessableEntity);
+        Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/variables");
+
+        var notJson = await admin.PostAsync($"/admin/features/{Feature}/versions", Json("{oops"));
+        await AssertProblemAsync(notJson, HttpStatusCode.UnprocessableEntity);
+
+        await AssertProblemAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "9.9.9", reason = "typo" }), HttpStatusCode.NotFound);
+        await AssertProblemAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2" }), HttpStatusCode.BadRequest);
+
+        var republished = await admin.PostAsync($"/admin/features/{Feature}/versions",
+            Json(FeatureDocuments.Make(Feature, "1.2.3", edit: d => d["limits"]!["maxOutputTokens"] = 900)));
+        await AssertProblemAsync(republished, HttpStatusCode.Conflict);
+        var samePrompt = await admin.PostAsJsonAsync($"/admin/features/{Feature}/prompts/system/v2.1", new { text = "Different text." });
+        await AssertProblemAsync(samePrompt, HttpStatusCode.Conflict);
+
+        foreach (var (key, status) in new[] { ((string?)null, HttpStatusCode.Unauthorized), (ApiReplica.ClientKey, HttpStatusCode.Forbidden) })
+        {
+            await AssertProblemAsync(await A.Client(key).PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { reason = "x" }), status);
+            await AssertProblemAsync(await A.Client(key).PostAsync($"/admin/features/{Feature}/versions", Json(FeatureDocuments.Make(Feature, "1.3.0"))), status);
+        }
+
+        Assert.Equal(before, await RevisionAsync());
+    }
+
+    private async Task<long> RevisionAsync() =>
+        JsonNode.Parse(await A.Client(ApiReplica.AdminKey).GetStringAsync($"/admin/features/{Feature}"))!["revision"]!.GetValue<long>();
+
+    /// <summary>Polls both replicas until each serves the given versions; returns how long that took.</summary>
+    private async Task<TimeSpan> WaitForVersionsAsync(string featureVersion, string systemPrompt, TimeSpan limit)
+    {
+        var clock = Stopwatch.StartNew();
+        var pending = new HashSet<ApiReplica> { A, B };
+        while (pending.Count > 0)
+        {
+            foreach (var replica in pending.ToList())
+            {
+                var meta = (await PostAsync(replica))["meta"]!;
+                if (meta["featureVersion"]!.GetValue<string>() == featureVersion && meta["systemPromptVersion"]!.GetValue<string>() == systemPrompt)
+                {
+                    pending.Remove(replica);
+                }
+            }
+
+            Assert.True(clock.Elapsed < limit + limit, $"replicas still serve the old version after {clock.Elapsed}");
+        }
+
+        return clock.Elapsed;
+    }
+
+    private static async Task<JsonNode> PostAsync(ApiReplica replica)
+    {
+        var response = await replica.Client().PostAsJsonAsync("/v1/career-paths", new
+        {
+            userId = "versioning-user",
+            userProfile = "Backend engineer, 6 years of Go",
+            jobMarketData = "Platform Engineer: $140k-190k, SRE: $135k-185k",
+        });
+        response.EnsureSuccessStatusCode();
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+    }
+
+    private static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
+
+    private static async Task<JsonNode> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+    }
+}
