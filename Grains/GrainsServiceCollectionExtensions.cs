@@ -14,6 +14,8 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<ISeedSource, FileSeedSource>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<PromptConfig.FeatureConfigValidator>();
+        services.AddMetrics();
+        services.TryAddSingleton<Budget.BudgetMetrics>();
         return services;
     }
 }

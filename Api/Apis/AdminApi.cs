@@ -10,7 +10,16 @@ using Navigator.Grains.Providers;
 namespace Navigator.Api.Apis;
 
 public sealed record BudgetView(
-    string Month, decimal LimitUsd, decimal SpentUsd, decimal ReservedUsd, decimal RemainingUsd, decimal ForecastUsd, int OpenReservations);
+    string Month,
+    decimal LimitUsd,
+    decimal SpentUsd,
+    decimal ReservedUsd,
+    decimal RemainingUsd,
+    decimal ForecastUsd,
+    int OpenReservations,
+    decimal TodaySpentUsd,
+    decimal? DailyCapUsd,
+    decimal PeakCommittedUsd);
 
 public sealed record SetLimitRequest(JsonElement LimitUsd);
 
@@ -23,7 +32,8 @@ public static partial class AdminApi
     {
         var group = app.MapGroup("/admin").RequireAuthorization(AuthExtensions.AdminPolicy).WithTags("Admin");
         group.MapGet("/budget/{month}", GetBudgetAsync).WithSummary("The month's limit, spend, open reservations and forecast.");
-        group.MapPut("/budget/{month}/limit", SetLimitAsync).WithSummary("Sets the month's hard limit in US dollars.");
+        group.MapPut("/budget/{month}/limit", SetLimitAsync).WithSummary("Sets the month's hard limit in US dollars (audited).");
+        group.MapGet("/budget/{month}/audit", GetBudgetAuditAsync).WithSummary("Who changed the month's limit, when, from and to.");
         group.MapGet("/providers", GetProvidersAsync).WithSummary("Cluster-wide provider health.");
         return app;
     }
@@ -39,8 +49,13 @@ public static partial class AdminApi
         return TypedResults.Ok(ToView(status, time.GetUtcNow()));
     }
 
+    public static async Task<Results<Ok<IReadOnlyList<BudgetAuditEntry>>, ProblemHttpResult>> GetBudgetAuditAsync(string month, IGrainFactory grains) =>
+        MonthPattern().IsMatch(month)
+            ? TypedResults.Ok(await grains.GetGrain<IBudgetGrain>(month).GetAuditAsync())
+            : BadMonth(month);
+
     public static async Task<Results<Ok<BudgetView>, ProblemHttpResult>> SetLimitAsync(
-        string month, SetLimitRequest? body, IGrainFactory grains, TimeProvider time)
+        string month, SetLimitRequest? body, HttpContext http, IGrainFactory grains, TimeProvider time)
     {
         if (!MonthPattern().IsMatch(month))
         {
@@ -52,7 +67,7 @@ public static partial class AdminApi
             return Problems.Invalid("limitUsd must be a non-negative number.");
         }
 
-        var status = await grains.GetGrain<IBudgetGrain>(month).SetLimitAsync(limit);
+        var status = await grains.GetGrain<IBudgetGrain>(month).SetLimitAsync(limit, http.User.Identity?.Name ?? "unknown");
         return TypedResults.Ok(ToView(status, time.GetUtcNow()));
     }
 
@@ -66,7 +81,8 @@ public static partial class AdminApi
         var end = start.AddMonths(1);
         var elapsed = (decimal)((now - start).TotalSeconds / (end - start).TotalSeconds);
         var forecast = now >= end || elapsed <= 0 ? status.SpentUsd : decimal.Round(status.SpentUsd / Math.Max(elapsed, 0.0001m), 4);
-        return new BudgetView(status.Month, status.LimitUsd, status.SpentUsd, status.ReservedUsd, status.RemainingUsd, now < start ? 0 : forecast, status.OpenReservations);
+        return new BudgetView(status.Month, status.LimitUsd, status.SpentUsd, status.ReservedUsd, status.RemainingUsd,
+            now < start ? 0 : forecast, status.OpenReservations, status.TodaySpentUsd, status.DailyCapUsd, status.PeakCommittedUsd);
     }
 
     private static ProblemHttpResult BadMonth(string month) => Problems.Invalid($"'{month}' is not a month; use yyyy-MM, e.g. 2026-11.");

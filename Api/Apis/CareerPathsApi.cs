@@ -78,11 +78,20 @@ public static partial class CareerPathsApi
             telemetry.Outcome = "success";
             return TypedResults.Ok(response);
         }
+        catch (BudgetExhaustedException ex) when (ex.DailyCap)
+        {
+            Problems.SetRetryAfter(http, Problems.UntilNextUtcDay(telemetry.Timestamp));
+            return Fail(telemetry, "daily_budget_exhausted", StatusCodes.Status429TooManyRequests, Problems.DailyBudgetExhausted, "Daily budget share exhausted", ex.Message);
+        }
         catch (BudgetExhaustedException ex)
         {
-            var retryAfter = UntilNextMonth(telemetry.Timestamp);
-            Problems.SetRetryAfter(http, retryAfter);
+            Problems.SetRetryAfter(http, Problems.UntilNextUtcMonth(telemetry.Timestamp));
             return Fail(telemetry, "budget_exhausted", StatusCodes.Status429TooManyRequests, Problems.BudgetExhausted, "Monthly budget exhausted", ex.Message);
+        }
+        catch (UserQuotaExceededException ex)
+        {
+            Problems.SetRetryAfter(http, Problems.UntilNextUtcDay(telemetry.Timestamp));
+            return Fail(telemetry, "user_quota", StatusCodes.Status429TooManyRequests, Problems.UserQuotaExceeded, "Daily user quota exceeded", ex.Message);
         }
         catch (NoProviderAvailableException ex)
         {
@@ -195,13 +204,6 @@ public static partial class CareerPathsApi
         telemetry.Error = detail;
         return TypedResults.Problem(detail, statusCode: status, title: title, type: type,
             extensions: new Dictionary<string, object?> { ["requestId"] = telemetry.RequestId });
-    }
-
-    private static TimeSpan UntilNextMonth(DateTimeOffset now)
-    {
-        var utc = now.UtcDateTime;
-        var next = new DateTimeOffset(utc.Year, utc.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
-        return next - now;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Request {RequestId} failed unexpectedly")]

@@ -9,6 +9,8 @@ public static class Problems
     public const string Validation = "/problems/validation";
     public const string TooLarge = "/problems/body-too-large";
     public const string BudgetExhausted = "/problems/budget-exhausted";
+    public const string DailyBudgetExhausted = "/problems/daily-budget-exhausted";
+    public const string UserQuotaExceeded = "/problems/user-quota-exceeded";
     public const string NoProvider = "/problems/no-provider";
     public const string Deadline = "/problems/deadline-exceeded";
     public const string Conflict = "/problems/conflict";
@@ -16,6 +18,14 @@ public static class Problems
 
     public static ProblemHttpResult Invalid(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "The request is not valid", type: Validation);
+
+    public static TimeSpan UntilNextUtcDay(DateTimeOffset now) => now.UtcDateTime.Date.AddDays(1) - now.UtcDateTime;
+
+    public static TimeSpan UntilNextUtcMonth(DateTimeOffset now)
+    {
+        var utc = now.UtcDateTime;
+        return new DateTime(utc.Year, utc.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(1) - utc;
+    }
 
     public static void SetRetryAfter(HttpContext http, TimeSpan retryAfter) =>
         http.Response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);

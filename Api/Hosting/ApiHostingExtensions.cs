@@ -25,6 +25,8 @@ public static class ApiHostingExtensions
 
         services.AddOptionsWithValidateOnStart<RequestOptions, RequestOptionsValidator>().BindConfiguration(RequestOptions.Section);
         services.AddOptionsWithValidateOnStart<BudgetOptions, BudgetOptionsValidator>().BindConfiguration(BudgetOptions.Section);
+        services.AddOptionsWithValidateOnStart<UserQuotaOptions, UserQuotaOptionsValidator>().BindConfiguration(UserQuotaOptions.Section);
+        services.AddOptionsWithValidateOnStart<TokenLimiterOptions, TokenLimiterOptionsValidator>().BindConfiguration(TokenLimiterOptions.Section);
         services.AddOptionsWithValidateOnStart<AuthOptions, AuthOptionsValidator>()
             .BindConfiguration(AuthOptions.Section)
             .PostConfigure<IConfiguration>((o, cfg) =>
@@ -72,6 +74,8 @@ public static class ApiHostingExtensions
         services.AddSingleton<TokenCounter>();
         services.AddSingleton<PromptRenderer>();
         services.AddSingleton<InputLimiter>();
+        services.AddSingleton<OutputTokenGovernor>();
+        services.AddSingleton<BudgetMonitor>();
         services.AddSingleton<CareerPathPipeline>();
         services.AddSingleton<FeatureConfigCache>();
         services.AddHostedService(sp => sp.GetRequiredService<FeatureConfigCache>());
@@ -80,6 +84,7 @@ public static class ApiHostingExtensions
                 p => p,
                 p => ChatClientBuilderExtensions.BuildProviderPipeline(ProviderClients.Create(p, sp), sp)),
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<ProvidersOptions>>(),
+            sp.GetRequiredService<OutputTokenGovernor>(),
             sp.GetRequiredService<TimeProvider>()));
 
         services.AddSingleton<GatewayMetrics>();

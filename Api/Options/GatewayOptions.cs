@@ -29,6 +29,36 @@ public sealed class BudgetOptions
     /// <summary>How long an unsettled reservation lives before it is charged in full.</summary>
     [Range(5, 3600)]
     public int ReservationTtlSeconds { get; set; } = 60;
+
+    /// <summary>Share of the monthly limit (spent + reserved) past which the soft-limit policy applies.</summary>
+    [Range(0.0, 1.0)]
+    public double SoftLimitRatio { get; set; } = 0.8;
+
+    /// <summary>"downgrade" (use each provider's cheaperModel) or "none".</summary>
+    [RegularExpression("^(downgrade|none)$")]
+    public string SoftLimitPolicy { get; set; } = "downgrade";
+}
+
+/// <summary>Per-user daily quotas (config section "perUser", from config/rate_limits.json).</summary>
+public sealed class UserQuotaOptions
+{
+    public const string Section = "perUser";
+
+    [Range(1, 1_000_000)]
+    public int RequestsPerDay { get; set; } = 50;
+
+    [Range(1, long.MaxValue)]
+    public long TokensPerDay { get; set; } = 100_000;
+}
+
+/// <summary>The output-token limiter (config section "tokens").</summary>
+public sealed class TokenLimiterOptions
+{
+    public const string Section = "tokens";
+
+    /// <summary>How many recent responses the rolling average of output tokens covers.</summary>
+    [Range(1, 100_000)]
+    public int RollingWindow { get; set; } = 100;
 }
 
 /// <summary>The two API keys. Both are compared in constant time.</summary>
@@ -57,6 +87,12 @@ public sealed partial class RequestOptionsValidator : IValidateOptions<RequestOp
 
 [OptionsValidator]
 public sealed partial class BudgetOptionsValidator : IValidateOptions<BudgetOptions>;
+
+[OptionsValidator]
+public sealed partial class UserQuotaOptionsValidator : IValidateOptions<UserQuotaOptions>;
+
+[OptionsValidator]
+public sealed partial class TokenLimiterOptionsValidator : IValidateOptions<TokenLimiterOptions>;
 
 [OptionsValidator]
 public sealed partial class AuthOptionsValidator : IValidateOptions<AuthOptions>;

@@ -14,7 +14,8 @@ public sealed class BudgetChatClient(
     IChatClient inner,
     IGrainFactory grains,
     IOptionsMonitor<ProvidersOptions> providers,
-    IOptionsMonitor<BudgetOptions> budget) : DelegatingChatClient(inner)
+    IOptionsMonitor<BudgetOptions> budget,
+    BudgetMonitor monitor) : DelegatingChatClient(inner)
 {
     public override async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -29,11 +30,14 @@ public sealed class BudgetChatClient(
         var worstCase = price.Cost(context.InputTokens, maxOutput);
         var ledger = grains.GetGrain<IBudgetGrain>(context.Month);
         var reservation = await ledger.ReserveAsync(reservationId, worstCase, TimeSpan.FromSeconds(budget.CurrentValue.ReservationTtlSeconds));
+        monitor.Observe(reservation.Status);
         if (!reservation.Granted)
         {
-            throw new BudgetExhaustedException(context.Month, worstCase, reservation.Status.RemainingUsd);
+            throw new BudgetExhaustedException(context.Month, worstCase, reservation.Status.RemainingUsd,
+                dailyCap: reservation.Outcome == ReservationOutcome.DailyCapExceeded);
         }
 
+        context.AttemptModel = model;
         decimal actual = 0;
         try
         {
@@ -50,7 +54,7 @@ public sealed class BudgetChatClient(
         {
             // Settling must not depend on the client staying connected: no request token here.
             context.AttemptCostUsd = actual;
-            await ledger.SettleAsync(reservationId, actual);
+            monitor.Observe((await ledger.SettleAsync(reservationId, actual)).Status);
         }
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Navigator.Api.Options;
 using Navigator.Api.Telemetry;
 using Navigator.Grains.Experiments;
+using Navigator.Grains.Quotas;
 
 namespace Navigator.Api.Pipeline;
 
@@ -16,7 +17,9 @@ public sealed class CareerPathPipeline(
     FeatureConfigCache configs,
     InputLimiter limiter,
     IChatClient gateway,
+    OutputTokenGovernor governor,
     IOptionsMonitor<RequestOptions> requestOptions,
+    IOptionsMonitor<UserQuotaOptions> quotas,
     TimeProvider time)
 {
     public async Task<CareerPathResponse> ExecuteAsync(CareerPathRequest request, RequestTelemetry telemetry, CancellationToken cancellationToken)
@@ -42,6 +45,14 @@ public sealed class CareerPathPipeline(
                 assignment = await grains.GetGrain<IExperimentGrain>(experimentId).AssignAsync(request.UserId!).WaitAsync(token);
                 telemetry.ExperimentId = assignment.ExperimentId;
                 telemetry.VariantId = assignment.VariantId;
+            }
+
+            var quota = grains.GetGrain<IUserQuotaGrain>($"{request.UserId}/{startedAt.UtcDateTime:yyyy-MM-dd}");
+            var limits = quotas.CurrentValue;
+            var decision = await quota.TryStartRequestAsync(limits.RequestsPerDay, limits.TokensPerDay).WaitAsync(token);
+            if (!decision.Allowed)
+            {
+                throw new UserQuotaExceededException(decision.Reason!);
             }
 
             var prompt = limiter.Render(snapshot, request.UserProfile!, request.JobMarketData!);
@@ -73,6 +84,7 @@ public sealed class CareerPathPipeline(
                 telemetry.OutputTokens = (int)(response.Usage?.OutputTokenCount ?? 0);
                 telemetry.InputTokens = (int)(response.Usage?.InputTokenCount ?? prompt.InputTokens);
                 telemetry.LatencyMs = (long)(time.GetUtcNow() - startedAt).TotalMilliseconds;
+                governor.Record(telemetry.OutputTokens);
 
                 return new CareerPathResponse(
                     telemetry.RequestId,
@@ -100,6 +112,10 @@ public sealed class CareerPathPipeline(
                 telemetry.Attempts = context.Attempts;
                 telemetry.Failover = context.Attempts.Count > 1;
                 telemetry.CostUsd = context.TotalCostUsd;
+                telemetry.Downgraded = context.Downgraded;
+                telemetry.MaxOutputTokens = context.MaxOutputTokens;
+                // Count the tokens every attempt was charged for against the user's daily quota.
+                _ = quota.AddTokensAsync(telemetry.InputTokens + telemetry.OutputTokens);
             }
         }
         catch (OperationCanceledException) when (deadlineCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

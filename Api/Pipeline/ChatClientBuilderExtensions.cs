@@ -12,7 +12,15 @@ public static class ChatClientBuilderExtensions
             inner,
             services.GetRequiredService<IGrainFactory>(),
             services.GetRequiredService<IOptionsMonitor<ProvidersOptions>>(),
-            services.GetRequiredService<IOptionsMonitor<BudgetOptions>>()));
+            services.GetRequiredService<IOptionsMonitor<BudgetOptions>>(),
+            services.GetRequiredService<BudgetMonitor>()));
+
+    public static ChatClientBuilder UseSoftLimit(this ChatClientBuilder builder) =>
+        builder.Use((inner, services) => new SoftLimitChatClient(
+            inner,
+            services.GetRequiredService<BudgetMonitor>(),
+            services.GetRequiredService<IOptionsMonitor<BudgetOptions>>(),
+            services.GetRequiredService<IOptionsMonitor<ProvidersOptions>>()));
 
     public static ChatClientBuilder UseHealthReporting(this ChatClientBuilder builder) =>
         builder.Use((inner, services) => new HealthReportingChatClient(
@@ -23,9 +31,10 @@ public static class ChatClientBuilderExtensions
     public static ChatClientBuilder UseResponseValidation(this ChatClientBuilder builder) =>
         builder.Use(inner => new ResponseValidationChatClient(inner));
 
-    /// <summary>One provider's chain: budget → health reporting → response validation → provider.</summary>
+    /// <summary>One provider's chain: soft limit → budget → health reporting → response validation → provider.</summary>
     public static IChatClient BuildProviderPipeline(IChatClient provider, IServiceProvider services) =>
         new ChatClientBuilder(provider)
+            .UseSoftLimit()
             .UseBudget()
             .UseHealthReporting()
             .UseResponseValidation()

@@ -27,6 +27,15 @@ public sealed class GatewayCallContext
     /// <summary>What the current attempt was charged (set by the budget layer).</summary>
     public decimal AttemptCostUsd { get; set; }
 
+    /// <summary>The model the current attempt really used (set by the budget layer, after any downgrade).</summary>
+    public string? AttemptModel { get; set; }
+
+    /// <summary>The soft-limit policy sent at least one attempt to a cheaper model.</summary>
+    public bool Downgraded { get; set; }
+
+    /// <summary>The max_tokens sent, after the output-token limiter.</summary>
+    public int MaxOutputTokens { get; set; }
+
     public decimal TotalCostUsd => Attempts.Sum(a => a.CostUsd);
 
     public ChatOptions Attach(ChatOptions options)

@@ -1,11 +1,19 @@
 namespace Navigator.Api.Pipeline;
 
-/// <summary>The month's hard budget cannot pay for the attempt's worst case.</summary>
-public sealed class BudgetExhaustedException(string month, decimal requestedUsd, decimal remainingUsd)
-    : Exception($"The {month} budget cannot cover this request (needs up to ${requestedUsd:0.######}, ${remainingUsd:0.######} left).")
+/// <summary>The month's hard budget, or today's pacing cap, cannot pay for the attempt's worst case.</summary>
+public sealed class BudgetExhaustedException(string month, decimal requestedUsd, decimal remainingUsd, bool dailyCap)
+    : Exception(dailyCap
+        ? $"Today's share of the {month} budget is used up (the request needs up to ${requestedUsd:0.######})."
+        : $"The {month} budget cannot cover this request (needs up to ${requestedUsd:0.######}, ${remainingUsd:0.######} left).")
 {
     public string Month { get; } = month;
+
+    /// <summary>True when the daily pacing cap refused it, false for the monthly hard limit.</summary>
+    public bool DailyCap { get; } = dailyCap;
 }
+
+/// <summary>The user has used up a daily quota.</summary>
+public sealed class UserQuotaExceededException(string reason) : Exception(reason);
 
 /// <summary>Every provider failed or was skipped.</summary>
 public sealed class NoProviderAvailableException(IReadOnlyList<AttemptRecord> attempts, TimeSpan retryAfter)

@@ -14,6 +14,7 @@ namespace Navigator.Api.Pipeline;
 public sealed class ProviderFailoverChatClient(
     IReadOnlyDictionary<string, IChatClient> providers,
     IOptionsMonitor<ProvidersOptions> settings,
+    OutputTokenGovernor governor,
     TimeProvider time) : IChatClient
 {
     /// <summary>An attempt with less time than this left is not started.</summary>
@@ -41,7 +42,8 @@ public sealed class ProviderFailoverChatClient(
             var attemptOptions = GatewayCallContext.ForAttempt(options!, provider, attempt);
             attemptOptions.ModelId = model.Model;
             attemptOptions.Temperature = model.Temperature;
-            attemptOptions.MaxOutputTokens = Math.Min(model.MaxOutputTokens, context.Settings.MaxOutputTokens);
+            attemptOptions.MaxOutputTokens = context.MaxOutputTokens =
+                governor.MaxTokens(Math.Min(model.MaxOutputTokens, context.Settings.MaxOutputTokens), context.Settings.TargetOutputTokens);
             if (provider == ProviderNames.OpenAI)
             {
                 attemptOptions.ResponseFormat = ChatResponseFormat.Json;
@@ -51,11 +53,12 @@ public sealed class ProviderFailoverChatClient(
             using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             attemptCts.CancelAfter(timeout);
             context.AttemptCostUsd = 0;
+            context.AttemptModel = null;
             var started = Stopwatch.GetTimestamp();
             try
             {
                 var response = await client.GetResponseAsync(messages, attemptOptions, attemptCts.Token);
-                context.Attempts.Add(new AttemptRecord(attempt, provider, model.Model, "success", Elapsed(started), context.AttemptCostUsd));
+                context.Attempts.Add(new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, "success", Elapsed(started), context.AttemptCostUsd));
                 return response;
             }
             catch (BudgetExhaustedException)
@@ -66,7 +69,7 @@ public sealed class ProviderFailoverChatClient(
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 var kind = ProviderErrorClassifier.Classify(ex);
-                context.Attempts.Add(new AttemptRecord(attempt, provider, model.Model, ProviderErrorClassifier.Describe(kind), Elapsed(started), context.AttemptCostUsd));
+                context.Attempts.Add(new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ProviderErrorClassifier.Describe(kind), Elapsed(started), context.AttemptCostUsd));
             }
         }
 

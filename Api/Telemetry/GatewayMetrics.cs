@@ -15,6 +15,11 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _tokens;
     private readonly Counter<double> _cost;
+    private readonly Counter<long> _rejections;
+
+    /// <summary>Outcomes that are refusals by policy or validation, counted in navigator_rejections_total.</summary>
+    public static readonly IReadOnlySet<string> RejectionOutcomes =
+        new HashSet<string>(StringComparer.Ordinal) { "invalid", "too_large", "budget_exhausted", "daily_budget_exhausted", "user_quota" };
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -24,6 +29,7 @@ public sealed class GatewayMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3, 5, 10] });
         _tokens = meter.CreateCounter<long>("navigator.tokens", description: "Tokens sent to and received from providers.");
         _cost = meter.CreateCounter<double>("navigator.cost.usd", description: "Provider cost charged to the budget, in US dollars.");
+        _rejections = meter.CreateCounter<long>("navigator.rejections", description: "Requests refused by validation, budget or quota, by reason.");
     }
 
     public void RecordRequest(RequestTelemetry t)
@@ -31,6 +37,11 @@ public sealed class GatewayMetrics
         var outcome = new KeyValuePair<string, object?>("outcome", t.Outcome);
         var provider = new KeyValuePair<string, object?>("provider", t.Provider ?? "none");
         _requests.Add(1, outcome, provider);
+        if (RejectionOutcomes.Contains(t.Outcome))
+        {
+            _rejections.Add(1, new KeyValuePair<string, object?>("reason", t.Outcome));
+        }
+
         _duration.Record(t.LatencyMs / 1000.0, outcome);
         if (t.InputTokens > 0)
         {

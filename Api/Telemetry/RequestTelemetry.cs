@@ -20,6 +20,8 @@ public sealed class RequestTelemetry
     public string? Model { get; set; }
     public bool Failover { get; set; }
     public bool Truncated { get; set; }
+    public bool Downgraded { get; set; }
+    public int MaxOutputTokens { get; set; }
     public int InputTokens { get; set; }
     public int OutputTokens { get; set; }
     public decimal CostUsd { get; set; }

@@ -5,8 +5,8 @@ namespace Navigator.Grains.Budget;
 public interface IBudgetGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Reserves the worst-case cost of one provider attempt. Granted only if
-    /// spent + reserved + amount ≤ limit, and acknowledged only after the ledger is durable.
+    /// Reserves the worst-case cost of one provider attempt. Granted only if spent + reserved +
+    /// amount ≤ limit (and within today's pacing cap), and acknowledged only after the ledger is durable.
     /// </summary>
     [Alias("Reserve")]
     Task<ReservationResult> ReserveAsync(string reservationId, decimal amountUsd, TimeSpan ttl);
@@ -15,11 +15,14 @@ public interface IBudgetGrain : IGrainWithStringKey
     [Alias("Settle")]
     Task<SettlementResult> SettleAsync(string reservationId, decimal actualCostUsd);
 
-    [Alias("GetStatus"), ReadOnly]
+    [Alias("GetStatus")]
     Task<BudgetStatus> GetStatusAsync();
 
     [Alias("SetLimit")]
-    Task<BudgetStatus> SetLimitAsync(decimal limitUsd);
+    Task<BudgetStatus> SetLimitAsync(decimal limitUsd, string actor);
+
+    [Alias("GetAudit")]
+    Task<IReadOnlyList<BudgetAuditEntry>> GetAuditAsync();
 }
 
 [GenerateSerializer, Immutable, Alias("Navigator.BudgetStatus")]
@@ -28,19 +31,27 @@ public sealed record BudgetStatus(
     [property: Id(1)] decimal LimitUsd,
     [property: Id(2)] decimal SpentUsd,
     [property: Id(3)] decimal ReservedUsd,
-    [property: Id(4)] int OpenReservations)
+    [property: Id(4)] int OpenReservations,
+    [property: Id(5)] decimal TodaySpentUsd,
+    [property: Id(6)] decimal? DailyCapUsd,
+    [property: Id(7)] decimal PeakCommittedUsd)
 {
     public decimal RemainingUsd => Math.Max(0m, LimitUsd - SpentUsd - ReservedUsd);
+
+    /// <summary>Share of the limit spent or reserved, in [0, ∞).</summary>
+    public decimal Utilization => LimitUsd <= 0 ? 1m : (SpentUsd + ReservedUsd) / LimitUsd;
 }
 
 [GenerateSerializer]
 public enum ReservationOutcome
 {
     Granted = 0,
-    /// <summary>Granting it would take spent + reserved above the limit.</summary>
+    /// <summary>Granting it would take spent + reserved above the month's limit.</summary>
     LimitExceeded = 1,
     /// <summary>The id was already settled; a settled reservation cannot be reopened.</summary>
     AlreadySettled = 2,
+    /// <summary>Granting it would take today's spend above the daily pacing cap.</summary>
+    DailyCapExceeded = 3,
 }
 
 [GenerateSerializer, Immutable, Alias("Navigator.ReservationResult")]
@@ -67,3 +78,11 @@ public enum SettlementOutcome
 public sealed record SettlementResult(
     [property: Id(0)] SettlementOutcome Outcome,
     [property: Id(1)] BudgetStatus Status);
+
+[GenerateSerializer, Immutable, Alias("Navigator.BudgetAuditEntry")]
+public sealed record BudgetAuditEntry(
+    [property: Id(0)] DateTimeOffset At,
+    [property: Id(1)] string Actor,
+    [property: Id(2)] string Action,
+    [property: Id(3)] decimal? From,
+    [property: Id(4)] decimal? To);

@@ -93,22 +93,18 @@ public sealed class FileSeedSource(IOptions<SeedOptions> options) : ISeedSource
         return File.Exists(path) ? File.ReadAllText(path) : null;
     }
 
-    public decimal DefaultMonthlyLimitUsd
+    public BudgetPolicy LoadBudgetPolicy()
     {
-        get
+        var path = Path.Combine(_root, "config", "rate_limits.json");
+        if (!File.Exists(path))
         {
-            var path = Path.Combine(_root, "config", "rate_limits.json");
-            if (!File.Exists(path))
-            {
-                return 5000m;
-            }
-
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            return doc.RootElement.TryGetProperty("budget", out var budget)
-                   && budget.TryGetProperty("monthlyLimitUsd", out var limit)
-                ? limit.GetDecimal()
-                : 5000m;
+            return BudgetPolicy.Default;
         }
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        return doc.RootElement.TryGetProperty("budget", out var budget)
+            ? budget.Deserialize<BudgetPolicy>(new JsonSerializerOptions(JsonSerializerDefaults.Web)) ?? BudgetPolicy.Default
+            : BudgetPolicy.Default;
     }
 }
 

@@ -15,11 +15,22 @@ public interface ISeedSource
     /// <summary>The text of config/schema/feature_config_schema.json.</summary>
     string? LoadSchema();
 
-    /// <summary>The default monthly limit from rate_limits.json.</summary>
-    decimal DefaultMonthlyLimitUsd { get; }
+    /// <summary>The "budget" section of rate_limits.json: what a new month's ledger starts with.</summary>
+    BudgetPolicy LoadBudgetPolicy();
 }
 
 public sealed record FeatureSeed(
     IReadOnlyList<string> ConfigDocuments,
     string ActiveVersion,
     IReadOnlyDictionary<string, string> Prompts);
+
+/// <summary>
+/// A new month's budget: the hard limit, the daily pacing factor (a day may spend this many times
+/// an even share of the month; 0 turns pacing off) and the spend ratios that raise alerts.
+/// </summary>
+public sealed record BudgetPolicy(decimal MonthlyLimitUsd = 5000m, decimal DailyPacingFactor = 3m, IReadOnlyList<decimal>? AlertThresholds = null)
+{
+    public static BudgetPolicy Default { get; } = new();
+
+    public IReadOnlyList<decimal> Thresholds => AlertThresholds ?? [0.5m, 0.8m, 1.0m];
+}

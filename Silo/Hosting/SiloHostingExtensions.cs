@@ -76,7 +76,7 @@ public static class SiloHostingExtensions
 
         builder.Services.AddHealthChecks();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter("Microsoft.Orleans")
+            .AddMeter("Microsoft.Orleans", Navigator.Grains.Budget.BudgetMetrics.MeterName)
             .AddPrometheusExporter());
 
         return builder;
@@ -95,6 +95,7 @@ public static class SiloHostingExtensions
             o.BlobServiceClient = new BlobServiceClient(connectionString);
             o.ContainerName = $"{serviceId.ToLowerInvariant()}-ledger";
         });
+        silo.UseAzureTableReminderService(o => o.TableServiceClient = new TableServiceClient(connectionString));
         return silo;
     }
 

@@ -11,6 +11,8 @@ public sealed class ApiReplica(TestSilo silo) : WebApplicationFactory<Program>
     public const string ClientKey = "test-client-key";
     public const string AdminKey = "test-admin-key";
 
+    public const int PerUserRequestsPerDay = 20;
+
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"navigator-api-tests-{Guid.NewGuid():N}");
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -23,6 +25,8 @@ public sealed class ApiReplica(TestSilo silo) : WebApplicationFactory<Program>
         builder.UseSetting("Auth:AdminKey", AdminKey);
         builder.UseSetting("Auth:AdminKeys:alice", "alice-admin-key");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        builder.UseSetting("perUser:requestsPerDay", PerUserRequestsPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        builder.UseSetting("perUser:tokensPerDay", "10000000");
         // Fast simulated providers keep the suite quick.
         builder.UseSetting("providers:openai:simulated:latencyMs", "5");
         builder.UseSetting("providers:openai:simulated:latencyJitterMs", "5");

@@ -131,7 +131,7 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
     {
         var response = await replica.Client().PostAsJsonAsync("/v1/career-paths", new
         {
-            userId = "versioning-user",
+            userId = $"versioning-{Guid.NewGuid():N}",
             userProfile = "Backend engineer, 6 years of Go",
             jobMarketData = "Platform Engineer: $140k-190k, SRE: $135k-185k",
         });

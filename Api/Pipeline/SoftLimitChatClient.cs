@@ -1,0 +1,35 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using Navigator.Api.Options;
+
+namespace Navigator.Api.Pipeline;
+
+/// <summary>
+/// The soft-limit policy: once the month's committed spend passes <see cref="BudgetOptions.SoftLimitRatio"/>,
+/// "downgrade" sends the attempt to the provider's cheaper model.
+/// </summary>
+public sealed class SoftLimitChatClient(
+    IChatClient inner,
+    BudgetMonitor monitor,
+    IOptionsMonitor<BudgetOptions> budget,
+    IOptionsMonitor<ProvidersOptions> providers) : DelegatingChatClient(inner)
+{
+    public override Task<ChatResponse> GetResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var context = GatewayCallContext.From(options);
+        var (provider, _) = GatewayCallContext.AttemptOf(options);
+        var policy = budget.CurrentValue;
+        if (policy.SoftLimitPolicy == "downgrade"
+            && monitor.Utilization(context.Month) >= (decimal)policy.SoftLimitRatio
+            && providers.CurrentValue.Get(provider).CheaperModel is { Length: > 0 } cheaper
+            && cheaper != options!.ModelId)
+        {
+            options = options.Clone();
+            options.ModelId = cheaper;
+            context.Downgraded = true;
+        }
+
+        return base.GetResponseAsync(messages, options, cancellationToken);
+    }
+}
