@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Navigator.Api.Auth;
 using Navigator.Api.Options;
+using Navigator.Api.Pipeline;
 using Navigator.Grains.Budget;
 using Navigator.Grains.Providers;
 
@@ -21,7 +22,7 @@ public sealed record BudgetView(
     decimal? DailyCapUsd,
     decimal PeakCommittedUsd);
 
-public sealed record SetLimitRequest(JsonElement LimitUsd);
+public sealed record SetLimitRequest(JsonElement LimitUsd, JsonElement? DailyPacingFactor);
 
 public static partial class AdminApi
 {
@@ -55,7 +56,7 @@ public static partial class AdminApi
             : BadMonth(month);
 
     public static async Task<Results<Ok<BudgetView>, ProblemHttpResult>> SetLimitAsync(
-        string month, SetLimitRequest? body, HttpContext http, IGrainFactory grains, TimeProvider time)
+        string month, SetLimitRequest? body, HttpContext http, IGrainFactory grains, BudgetMonitor monitor, TimeProvider time)
     {
         if (!MonthPattern().IsMatch(month))
         {
@@ -67,7 +68,19 @@ public static partial class AdminApi
             return Problems.Invalid("limitUsd must be a non-negative number.");
         }
 
-        var status = await grains.GetGrain<IBudgetGrain>(month).SetLimitAsync(limit, http.User.Identity?.Name ?? "unknown");
+        decimal? pacing = null;
+        if (body.DailyPacingFactor is { ValueKind: not JsonValueKind.Null } factor)
+        {
+            if (factor.ValueKind != JsonValueKind.Number || !factor.TryGetDecimal(out var value) || value < 0 || value > 31)
+            {
+                return Problems.Invalid("dailyPacingFactor must be a number from 0 (off) to 31.");
+            }
+
+            pacing = value;
+        }
+
+        var status = await grains.GetGrain<IBudgetGrain>(month).SetLimitAsync(limit, pacing, http.User.Identity?.Name ?? "unknown");
+        monitor.Observe(status); // this replica applies the soft limit to the new numbers at once
         return TypedResults.Ok(ToView(status, time.GetUtcNow()));
     }
 

@@ -16,7 +16,7 @@ public sealed class BudgetMonitor
     {
         var meter = meters.Create(GatewayMetrics.MeterName);
         meter.CreateObservableGauge("navigator.budget.remaining_usd", () => Measure(s => s.RemainingUsd),
-            unit: "USD", description: "Monthly budget not yet spent or reserved, as last seen by this replica.");
+            description: "Monthly budget not yet spent or reserved, in US dollars, as last seen by this replica.");
         meter.CreateObservableGauge("navigator.budget.utilization", () => Measure(s => s.Utilization),
             description: "Share of the monthly limit spent or reserved, as last seen by this replica.");
     }
@@ -31,7 +31,8 @@ public sealed class BudgetMonitor
             var current = Volatile.Read(ref _latest);
             var newer = current is null
                 || string.CompareOrdinal(status.Month, current.Month) > 0
-                || (status.Month == current.Month && (status.SpentUsd >= current.SpentUsd || status.LimitUsd != current.LimitUsd));
+                || (status.Month == current.Month && (status.SpentUsd >= current.SpentUsd || status.LimitUsd != current.LimitUsd
+                    || status.DailyCapUsd != current.DailyCapUsd));
             if (!newer || Interlocked.CompareExchange(ref _latest, status, current) == current)
             {
                 return;

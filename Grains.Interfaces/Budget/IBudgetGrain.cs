@@ -18,8 +18,9 @@ public interface IBudgetGrain : IGrainWithStringKey
     [Alias("GetStatus")]
     Task<BudgetStatus> GetStatusAsync();
 
+    /// <summary>Sets the month's hard limit and, when given, the daily pacing factor (0 turns pacing off). Audited.</summary>
     [Alias("SetLimit")]
-    Task<BudgetStatus> SetLimitAsync(decimal limitUsd, string actor);
+    Task<BudgetStatus> SetLimitAsync(decimal limitUsd, decimal? dailyPacingFactor, string actor);
 
     [Alias("GetAudit")]
     Task<IReadOnlyList<BudgetAuditEntry>> GetAuditAsync();

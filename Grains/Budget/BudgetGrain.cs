@@ -89,13 +89,20 @@ public sealed partial class BudgetGrain(
 
     public Task<BudgetStatus> GetStatusAsync() => Task.FromResult(BudgetLedger.Status(Month, _ledger, time.GetUtcNow()));
 
-    public async Task<BudgetStatus> SetLimitAsync(decimal limitUsd, string actor)
+    public async Task<BudgetStatus> SetLimitAsync(decimal limitUsd, decimal? dailyPacingFactor, string actor)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(limitUsd);
         ThrowIfFaulted();
         var now = time.GetUtcNow();
         _ledger.Audit.Add(new BudgetAuditEntry(now, actor, "set-limit", _ledger.LimitUsd, limitUsd));
         _ledger.LimitUsd = limitUsd;
+        if (dailyPacingFactor is { } factor)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(factor);
+            _ledger.Audit.Add(new BudgetAuditEntry(now, actor, "set-pacing", _ledger.DailyPacingFactor, factor));
+            _ledger.DailyPacingFactor = factor;
+        }
+
         RaiseAlerts();
         await CommitAsync();
         LogLimitChanged(Month, limitUsd, actor);

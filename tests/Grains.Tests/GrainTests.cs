@@ -59,7 +59,7 @@ public sealed class GrainTests(ClusterFixture fixture)
     {
         var month = $"t-{Guid.NewGuid():N}";
         var budget = fixture.Client.GetGrain<IBudgetGrain>(month);
-        await budget.SetLimitAsync(10m, "test");
+        await budget.SetLimitAsync(10m, null, "test");
 
         // 200 concurrent reservations of $0.30 against $10: exactly 33 fit.
         var results = await Task.WhenAll(Enumerable.Range(0, 200)

@@ -20,7 +20,7 @@ public sealed class PersistenceTests
             using var client = await silo.StartClientAsync();
             var budget = client.ClusterClient().GetGrain<IBudgetGrain>(month);
             Assert.Equal(5000m, (await budget.GetStatusAsync()).LimitUsd); // seeded from rate_limits.json
-            await budget.SetLimitAsync(100m, "test");
+            await budget.SetLimitAsync(100m, null, "test");
             Assert.True((await budget.ReserveAsync("settled", 2.5m, TimeSpan.FromMinutes(10))).Granted);
             await budget.SettleAsync("settled", 1.25m);
             Assert.True((await budget.ReserveAsync("open", 3m, TimeSpan.FromMinutes(10))).Granted);

@@ -1,0 +1,193 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Navigator.Api.Apis;
+
+namespace Navigator.Api.Tests;
+
+/// <summary>Budget policies and quotas through the API.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class CostControlApiTests(ApiFixture fixture)
+{
+    private static readonly string Month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static object Body(string userId, string? provider = null) => new
+    {
+        userId,
+        userProfile = "Data analyst, 4 years of SQL and Python",
+        jobMarketData = "Data Engineer: $120k-170k, Analytics Engineer: $115k-160k",
+        provider,
+    };
+
+    [Fact]
+    public async Task Past_the_soft_limit_requests_are_downgraded_to_the_cheaper_model()
+    {
+        var admin = fixture.Client(ApiFixture.AdminKey);
+        var before = await BudgetAsync(admin);
+        try
+        {
+            // Spend is now 90% of the limit: past the 80% soft limit, still under the hard limit.
+            // Pacing is turned off so that only the soft limit applies.
+            var limit = Math.Round(before.SpentUsd / 0.9m, 6);
+            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = limit, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
+
+            var response = await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body($"soft-{Guid.NewGuid():N}", "openai"));
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var meta = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["meta"]!;
+            Assert.Equal("gpt-4o-mini", meta["model"]!.GetValue<string>());
+            Assert.Equal("gpt-4o-mini", meta["attempts"]![0]!["model"]!.GetValue<string>());
+        }
+        finally
+        {
+            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 5000, dailyPacingFactor = 3 })).EnsureSuccessStatusCode();
+        }
+    }
+
+    [Fact]
+    public async Task Under_the_soft_limit_the_feature_model_is_used()
+    {
+        var response = await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body($"normal-{Guid.NewGuid():N}", "openai"));
+        Assert.Equal("gpt-4o", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["meta"]!["model"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_user_over_the_daily_request_quota_gets_429_with_retry_after()
+    {
+        var user = $"quota-{Guid.NewGuid():N}";
+        for (var i = 0; i < ApiReplica.PerUserRequestsPerDay; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body(user))).StatusCode);
+        }
+
+        var refused = await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body(user));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        var problem = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+        Assert.Equal("/problems/user-quota-exceeded", problem["type"]!.GetValue<string>());
+        Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        // Another user is unaffected.
+        Assert.Equal(HttpStatusCode.OK, (await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body($"quota-{Guid.NewGuid():N}"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Todays_pacing_cap_refuses_with_its_own_problem_type()
+    {
+        var admin = fixture.Client(ApiFixture.AdminKey);
+        await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body($"pace-{Guid.NewGuid():N}"));
+        var before = await BudgetAsync(admin);
+        try
+        {
+            // With pacing factor 3, today's cap is limit × 3 / days in month. A limit of 5× today's
+            // spend puts the cap below what today already spent, while the month is only 20% used.
+            var days = DateTime.DaysInMonth(DateTime.UtcNow.Year, DateTime.UtcNow.Month);
+            var limit = Math.Round(before.TodaySpentUsd * days / 3m * 0.9m, 6);
+            Assert.True(before.SpentUsd < limit * 0.8m, "the test needs the month under its soft limit");
+            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = limit })).EnsureSuccessStatusCode();
+
+            var refused = await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body($"pace-{Guid.NewGuid():N}"));
+
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.Equal("/problems/daily-budget-exhausted", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["type"]!.GetValue<string>());
+            Assert.True(refused.Headers.RetryAfter!.Delta <= TimeSpan.FromDays(1));
+            Assert.Equal(before.SpentUsd, (await BudgetAsync(admin)).SpentUsd);
+        }
+        finally
+        {
+            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 5000, dailyPacingFactor = 3 })).EnsureSuccessStatusCode();
+        }
+    }
+
+    [Fact]
+    public async Task Limit_changes_are_audited_with_the_admin_key_name()
+    {
+        var alice = fixture.Client("alice-admin-key");
+        var before = await BudgetAsync(alice);
+        (await alice.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 4321 })).EnsureSuccessStatusCode();
+        (await alice.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = before.LimitUsd })).EnsureSuccessStatusCode();
+
+        var audit = JsonNode.Parse(await alice.GetStringAsync($"/admin/budget/{Month}/audit"))!.AsArray();
+        Assert.Contains(audit, a => a!["actor"]!.GetValue<string>() == "alice" && a["to"]!.GetValue<decimal>() == 4321m && a["from"]!.GetValue<decimal>() == before.LimitUsd);
+    }
+
+    [Fact]
+    public async Task Rejections_and_budget_gauges_are_exported()
+    {
+        await fixture.Client().PostAsJsonAsync("/v1/career-paths", new { userId = "m" });
+        await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body($"gauge-{Guid.NewGuid():N}"));
+        var metrics = await fixture.Client(null).GetStringAsync("/metrics");
+        Assert.Contains("navigator_rejections_total{", metrics, StringComparison.Ordinal);
+        Assert.Contains("reason=\"invalid\"", metrics, StringComparison.Ordinal);
+        Assert.Contains("navigator_budget_remaining_usd{", metrics, StringComparison.Ordinal);
+        Assert.Contains("navigator_output_tokens_rolling_average", metrics, StringComparison.Ordinal);
+        Assert.Contains("navigator_max_tokens_effective", metrics, StringComparison.Ordinal);
+    }
+
+    private static async Task<BudgetView> BudgetAsync(HttpClient admin) =>
+        (await admin.GetFromJsonAsync<BudgetView>($"/admin/budget/{Month}"))!;
+}
+
+/// <summary>The hard cap under load: 1,000 concurrent requests through two API replicas (two Orleans clients).</summary>
+[Collection(ReplicaCollection.Name)]
+public sealed class HardCapConcurrencyTests(TwoReplicaFixture fixture, Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static readonly string Month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task Spend_never_exceeds_the_limit_and_equals_the_sum_of_settled_costs()
+    {
+        var admin = fixture.Replicas[0].Client(ApiReplica.AdminKey);
+        var before = (await admin.GetFromJsonAsync<BudgetView>($"/admin/budget/{Month}"))!;
+        // A worst-case reservation for this request is about $0.009 (gpt-4o, ~330 input + 800 output tokens):
+        // this limit pays for roughly 200 of the 1,000 requests.
+        var limit = before.SpentUsd + 1.80m;
+        (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = limit, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
+        try
+        {
+            var samples = new ConcurrentBag<BudgetView>();
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    samples.Add((await admin.GetFromJsonAsync<BudgetView>($"/admin/budget/{Month}"))!);
+                }
+            });
+
+            var clients = fixture.Replicas.Select(r => r.Client()).ToArray();
+            var responses = await Task.WhenAll(Enumerable.Range(0, 1000).Select(async i =>
+            {
+                var response = await clients[i % clients.Length].PostAsJsonAsync("/v1/career-paths", new
+                {
+                    userId = $"load-{i}",
+                    userProfile = "Software Engineer, 5 years, Python/Java, interested in AI/ML",
+                    jobMarketData = "AI Engineer: $120k-180k, ML Engineer: $130k-200k, Data Scientist: $110k-170k",
+                    provider = "openai",
+                });
+                return (response.StatusCode, Body: JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+            }));
+            sampling.Cancel();
+            await sampler;
+
+            var ok = responses.Where(r => r.StatusCode == HttpStatusCode.OK).ToList();
+            var refused = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+            var after = (await admin.GetFromJsonAsync<BudgetView>($"/admin/budget/{Month}"))!;
+            var charged = ok.Sum(r => r.Body["meta"]!["costUsd"]!.GetValue<decimal>());
+            output.WriteLine($"{ok.Count} served, {refused.Count} refused; spent {after.SpentUsd - before.SpentUsd} of {limit - before.SpentUsd}; peak {after.PeakCommittedUsd}; {samples.Count} samples");
+
+            Assert.Equal(1000, ok.Count + refused.Count);
+            Assert.InRange(ok.Count, 150, 999);
+            Assert.All(refused, r => Assert.Equal("/problems/budget-exhausted", r.Body["type"]!.GetValue<string>()));
+            Assert.All(samples, s => Assert.True(s.SpentUsd + s.ReservedUsd <= s.LimitUsd, $"{s.SpentUsd} + {s.ReservedUsd} > {s.LimitUsd}"));
+            Assert.True(after.PeakCommittedUsd <= limit, $"peak {after.PeakCommittedUsd} > limit {limit}");
+            Assert.Equal(0, after.OpenReservations);
+            Assert.Equal(0m, after.ReservedUsd);
+            Assert.Equal(after.SpentUsd - before.SpentUsd, charged);
+        }
+        finally
+        {
+            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 5000, dailyPacingFactor = 3 })).EnsureSuccessStatusCode();
+        }
+    }
+}
