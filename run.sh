@@ -14,7 +14,9 @@ mkdir -p "$DATA_DIR/logs"
 
 PIDS=()
 cleanup() {
-  trap - EXIT INT TERM
+  # A second Ctrl-C must not cut the clean-up short and leave services running.
+  trap '' INT TERM
+  trap - EXIT
   echo
   echo "Stopping gateway..."
   # Stop in reverse order: API, silo, then storage.

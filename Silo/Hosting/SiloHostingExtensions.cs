@@ -4,6 +4,7 @@ using Azure.Storage.Blobs;
 using Navigator.Grains;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using Orleans.Storage;
 using OpenTelemetry.Metrics;
 
 namespace Navigator.Silo.Hosting;
@@ -56,14 +57,17 @@ public static class SiloHostingExtensions
             silo.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(storage));
             silo.AddNavigatorStorage(storage, orleans["ServiceId"] ?? "navigator");
 
-            // Notice a dead silo in seconds: probe every second, declare death after two missed probes.
+            // Notice a dead silo in seconds: probe every second and declare death after two missed
+            // probes. A silo starting after a crash ignores members whose I-am-alive row is older than
+            // two 2 s periods, instead of waiting for the dead silo to be voted out.
             silo.Configure<ClusterMembershipOptions>(o =>
             {
                 o.ProbeTimeout = TimeSpan.FromSeconds(1);
                 o.NumMissedProbesLimit = 2;
                 o.NumVotesForDeathDeclaration = 1;
                 o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
-                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
+                o.NumMissedTableIAmAliveLimit = 2;
                 o.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(30);
             });
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
@@ -89,6 +93,10 @@ public static class SiloHostingExtensions
     /// </summary>
     public static ISiloBuilder AddNavigatorStorage(this ISiloBuilder silo, string connectionString, string serviceId)
     {
+        // Grain state is written with Orleans' own serializer, which follows the [Id]/[Alias]
+        // contract of every state type, so renaming or moving a type never orphans stored state
+        // (the default JSON serializer stores assembly-qualified type names).
+        silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
         silo.AddAzureTableGrainStorage("config", o => o.TableServiceClient = new TableServiceClient(connectionString));
         silo.AddAzureBlobGrainStorage("ledger", o =>
         {

@@ -14,6 +14,14 @@ public sealed class GrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public void Grain_state_is_stored_with_the_version_tolerant_orleans_serializer()
+    {
+        var services = fixture.Cluster.GetSiloServiceProvider();
+        Assert.IsType<Orleans.Storage.OrleansGrainStorageSerializer>(
+            Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Orleans.Storage.IGrainStorageSerializer>(services));
+    }
+
+    [Fact]
     public async Task PromptConfig_is_seeded_from_the_repository_files()
     {
         var snapshot = (await fixture.Client.GetGrain<IPromptConfigGrain>("career_path_navigator").GetActiveAsync())!;

@@ -36,24 +36,23 @@ wait_for_port() {
 start_azurite() {
   local dir=$1 blob=$2 table=$3 log=$4
   mkdir -p "$dir"
-  node_modules/.bin/azurite --silent --skipApiVersionCheck --loose --location "$dir" \
+  node_modules/.bin/azurite --silent --skipApiVersionCheck --loose --disableTelemetry --location "$dir" \
     --blobHost 127.0.0.1 --blobPort "$blob" --queueHost 127.0.0.1 --queuePort $(( blob + 1 )) \
     --tableHost 127.0.0.1 --tablePort "$table" >"$log" 2>&1 &
   AZURITE_PID=$!
   wait_for_port "$blob" 30 "Azurite (blob)" "$AZURITE_PID" && wait_for_port "$table" 30 "Azurite (table)" "$AZURITE_PID"
 }
 
-# stop_pids PID...: SIGTERM, then SIGKILL after 10 s for whatever is left.
+# stop_pids PID...: stops them one after another in the given order (SIGTERM, then wait), so a
+# service can finish with the ones after it still up; whatever is left after 12 s in all gets SIGKILL.
 stop_pids() {
-  local pid alive i
-  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for ((i = 0; i < 100; i++)); do
-    alive=0
-    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ "$alive" = 0 ] && return 0
-    sleep 0.1
+  local pid deadline=$((SECONDS + 12))
+  for pid in "$@"; do
+    kill -TERM "$pid" 2>/dev/null || continue
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
   done
   for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
 }
 
 # free_port: an unused TCP port on 127.0.0.1.
