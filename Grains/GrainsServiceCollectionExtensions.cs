@@ -16,6 +16,8 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<PromptConfig.FeatureConfigValidator>();
         services.AddMetrics();
         services.TryAddSingleton<Budget.BudgetMetrics>();
+        services.TryAddSingleton<Providers.ProviderHealthMetrics>();
+        services.AddOptions<Providers.CircuitBreakerOptions>().Bind(configuration.GetSection(Providers.CircuitBreakerOptions.Section));
         return services;
     }
 }

@@ -22,6 +22,33 @@ public sealed record BudgetView(
     decimal? DailyCapUsd,
     decimal PeakCommittedUsd);
 
+public sealed record SetCircuitRequest(string? Mode);
+
+/// <summary>A provider's circuit as the admin API shows it.</summary>
+public sealed record ProviderView(
+    string Provider,
+    string State,
+    string Mode,
+    DateTimeOffset? NextProbeAt,
+    long Calls,
+    long Failures,
+    int WindowCalls,
+    double WindowFailureRate,
+    int ProbesInFlight,
+    int ConsecutiveOpenings,
+    string? LastOutcome,
+    DateTimeOffset? LastCallAt,
+    string? LastTripReason)
+{
+    public static ProviderView From(CircuitSnapshot s, DateTimeOffset now) => new(
+        s.Provider,
+        s.EffectiveState(now) switch { CircuitState.Open => "open", CircuitState.HalfOpen => "halfOpen", _ => "closed" },
+        s.Mode switch { CircuitMode.ForceOpen => "forceOpen", CircuitMode.ForceClosed => "forceClosed", _ => "auto" },
+        s.Mode == CircuitMode.Auto && s.State == CircuitState.Open ? s.OpenUntil : null,
+        s.Calls, s.Failures, s.WindowCalls, s.WindowFailureRate, s.ProbesInFlight, s.ConsecutiveOpenings,
+        s.LastOutcome?.ToString(), s.LastCallAt, s.LastTripReason);
+}
+
 public sealed record SetLimitRequest(JsonElement LimitUsd, JsonElement? DailyPacingFactor);
 
 public static partial class AdminApi
@@ -35,7 +62,8 @@ public static partial class AdminApi
         group.MapGet("/budget/{month}", GetBudgetAsync).WithSummary("The month's limit, spend, open reservations and forecast.");
         group.MapPut("/budget/{month}/limit", SetLimitAsync).WithSummary("Sets the month's hard limit in US dollars (audited).");
         group.MapGet("/budget/{month}/audit", GetBudgetAuditAsync).WithSummary("Who changed the month's limit, when, from and to.");
-        group.MapGet("/providers", GetProvidersAsync).WithSummary("Cluster-wide provider health.");
+        group.MapGet("/providers", GetProvidersAsync).WithSummary("Each provider's cluster-wide circuit: state, mode, counts, next probe time.");
+        group.MapPost("/providers/{name}/circuit", SetCircuitAsync).WithSummary("Sets a circuit's mode: body { \"mode\": \"auto\" | \"forceOpen\" | \"forceClosed\" }.");
         return app;
     }
 
@@ -84,8 +112,37 @@ public static partial class AdminApi
         return TypedResults.Ok(ToView(status, time.GetUtcNow()));
     }
 
-    public static async Task<Ok<ProviderHealthStatus[]>> GetProvidersAsync(IGrainFactory grains) =>
-        TypedResults.Ok(await Task.WhenAll(ProviderNames.All.Select(p => grains.GetGrain<IProviderHealthGrain>(p).GetStatusAsync())));
+    public static async Task<Ok<ProviderView[]>> GetProvidersAsync(IGrainFactory grains, TimeProvider time)
+    {
+        var snapshots = await Task.WhenAll(ProviderNames.All.Select(p => grains.GetGrain<IProviderHealthGrain>(p).GetStatusAsync()));
+        return TypedResults.Ok(snapshots.Select(s => ProviderView.From(s, time.GetUtcNow())).ToArray());
+    }
+
+    public static async Task<Results<Ok<ProviderView>, ProblemHttpResult>> SetCircuitAsync(
+        string name, SetCircuitRequest? body, HttpContext http, IGrainFactory grains, CircuitStateCache circuits, TimeProvider time)
+    {
+        if (!ProviderNames.IsKnown(name))
+        {
+            return TypedResults.Problem($"Unknown provider '{name}'; use one of: {string.Join(", ", ProviderNames.All)}.",
+                statusCode: StatusCodes.Status404NotFound, title: "Not found", type: Problems.NotFound);
+        }
+
+        CircuitMode? mode = body?.Mode switch
+        {
+            "auto" => CircuitMode.Auto,
+            "forceOpen" => CircuitMode.ForceOpen,
+            "forceClosed" => CircuitMode.ForceClosed,
+            _ => null,
+        };
+        if (mode is null)
+        {
+            return Problems.Invalid("mode must be one of: auto, forceOpen, forceClosed.");
+        }
+
+        var snapshot = await grains.GetGrain<IProviderHealthGrain>(name).SetModeAsync(mode.Value, http.User.Identity?.Name ?? "unknown");
+        circuits.Apply(snapshot);
+        return TypedResults.Ok(ProviderView.From(snapshot, time.GetUtcNow()));
+    }
 
     /// <summary>A straight-line forecast: this month's spend so far, scaled to the whole month.</summary>
     internal static BudgetView ToView(BudgetStatus status, DateTimeOffset now)

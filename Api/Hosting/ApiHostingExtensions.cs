@@ -79,12 +79,16 @@ public static class ApiHostingExtensions
         services.AddSingleton<CareerPathPipeline>();
         services.AddSingleton<FeatureConfigCache>();
         services.AddHostedService(sp => sp.GetRequiredService<FeatureConfigCache>());
+        services.AddSingleton<CircuitStateCache>();
+        services.AddHostedService(sp => sp.GetRequiredService<CircuitStateCache>());
         services.AddSingleton<IChatClient>(sp => new ProviderFailoverChatClient(
             ProviderNames.All.ToDictionary(
                 p => p,
                 p => ChatClientBuilderExtensions.BuildProviderPipeline(ProviderClients.Create(p, sp), sp)),
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<ProvidersOptions>>(),
             sp.GetRequiredService<OutputTokenGovernor>(),
+            sp.GetRequiredService<CircuitStateCache>(),
+            sp.GetRequiredService<GatewayMetrics>(),
             sp.GetRequiredService<TimeProvider>()));
 
         services.AddSingleton<GatewayMetrics>();

@@ -6,29 +6,36 @@ namespace Navigator.Api.Pipeline;
 
 /// <summary>
 /// This replica's snapshot of the active feature config. Requests read it without calling the
-/// grain. The grain pushes every change to an observer registered here; the subscription is
-/// renewed, and the snapshot re-read, every <see cref="RefreshPeriod"/> in case a push was missed
-/// (for example while the grain moved to another silo).
+/// grain. The grain pushes every change to this observer; the subscription is renewed, and the
+/// snapshot re-read, every 5 s in case a push was missed.
 /// </summary>
-public sealed partial class FeatureConfigCache(
-    IClusterClient client,
-    IOptions<RequestOptions> options,
-    ILogger<FeatureConfigCache> logger) : BackgroundService, IFeatureConfigObserver
+public sealed partial class FeatureConfigCache : ObserverSubscription, IFeatureConfigObserver
 {
-    public static readonly TimeSpan RefreshPeriod = TimeSpan.FromSeconds(5);
-
-    private readonly string _feature = options.Value.Feature;
+    private readonly IClusterClient _client;
+    private readonly string _feature;
+    private readonly ILogger<FeatureConfigCache> _logger;
+    private readonly Lazy<IFeatureConfigObserver> _reference;
     private FeatureSnapshot? _current;
-    // Orleans holds observer references weakly; this field keeps ours alive.
-    private IFeatureConfigObserver? _reference;
 
-    private IPromptConfigGrain Grain => client.GetGrain<IPromptConfigGrain>(_feature);
+    public FeatureConfigCache(IClusterClient client, IOptions<RequestOptions> options, ILogger<FeatureConfigCache> logger)
+        : base(logger)
+    {
+        _client = client;
+        _feature = options.Value.Feature;
+        _logger = logger;
+        // Orleans holds observer references weakly; this field keeps ours alive.
+        _reference = new Lazy<IFeatureConfigObserver>(() => client.CreateObjectReference<IFeatureConfigObserver>(this));
+    }
+
+    protected override TimeSpan RenewPeriod => TimeSpan.FromSeconds(5);
+
+    protected override string Name => $"feature config {_feature}";
+
+    private IPromptConfigGrain Grain => _client.GetGrain<IPromptConfigGrain>(_feature);
 
     /// <summary>The active snapshot; reads the grain only before the first snapshot has arrived.</summary>
-    public async ValueTask<FeatureSnapshot> GetAsync(CancellationToken cancellationToken)
-    {
-        return Volatile.Read(ref _current) ?? await RefreshAsync(cancellationToken);
-    }
+    public async ValueTask<FeatureSnapshot> GetAsync(CancellationToken cancellationToken) =>
+        Volatile.Read(ref _current) ?? await RefreshAsync(cancellationToken);
 
     public Task OnActiveChangedAsync(FeatureSnapshot snapshot)
     {
@@ -36,42 +43,19 @@ public sealed partial class FeatureConfigCache(
         return Task.CompletedTask;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RenewAsync(CancellationToken cancellationToken)
     {
-        _reference = client.CreateObjectReference<IFeatureConfigObserver>(this);
-        using var timer = new PeriodicTimer(RefreshPeriod);
-        do
-        {
-            try
-            {
-                await Grain.SubscribeAsync(_reference);
-                await RefreshAsync(stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogRefreshFailed(ex, _feature);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        await Grain.SubscribeAsync(_reference.Value);
+        await RefreshAsync(cancellationToken);
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    protected override async Task UnsubscribeAsync()
     {
-        if (_reference is not null)
+        if (_reference.IsValueCreated)
         {
-            try
-            {
-                await Grain.UnsubscribeAsync(_reference).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
-                client.DeleteObjectReference<IFeatureConfigObserver>(_reference);
-            }
-            catch (Exception ex)
-            {
-                // The client may already be shutting down; the grain drops the subscription when it expires.
-                LogUnsubscribeFailed(ex, _feature);
-            }
+            await Grain.UnsubscribeAsync(_reference.Value);
+            _client.DeleteObjectReference<IFeatureConfigObserver>(_reference.Value);
         }
-
-        await base.StopAsync(cancellationToken);
     }
 
     private async Task<FeatureSnapshot> RefreshAsync(CancellationToken cancellationToken)
@@ -103,12 +87,6 @@ public sealed partial class FeatureConfigCache(
             }
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not refresh the config of {Feature}; serving the last snapshot")]
-    private partial void LogRefreshFailed(Exception exception, string feature);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not unsubscribe from {Feature} on shutdown")]
-    private partial void LogUnsubscribeFailed(Exception exception, string feature);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Feature {Feature} switched {From} -> {To} (revision {Revision})")]
     private partial void LogSwitched(string feature, string from, string to, long revision);

@@ -12,6 +12,7 @@ public sealed class GatewayCallContext
     private const string Key = "navigator.context";
     private const string ProviderKey = "navigator.provider";
     private const string AttemptKey = "navigator.attempt";
+    private const string ProbeKey = "navigator.probe";
 
     public required string RequestId { get; init; }
     public required string Month { get; init; }
@@ -49,13 +50,18 @@ public sealed class GatewayCallContext
             ? context
             : throw new InvalidOperationException("The gateway pipeline was called without its request context.");
 
-    public static ChatOptions ForAttempt(ChatOptions options, string provider, int attempt)
+    public static ChatOptions ForAttempt(ChatOptions options, string provider, int attempt, bool isProbe)
     {
         var clone = options.Clone();
         clone.AdditionalProperties![ProviderKey] = provider;
         clone.AdditionalProperties[AttemptKey] = attempt;
+        clone.AdditionalProperties[ProbeKey] = isProbe;
         return clone;
     }
+
+    /// <summary>True when the attempt uses one of the cluster's half-open probe permits.</summary>
+    public static bool IsProbe(ChatOptions? options) =>
+        options?.AdditionalProperties?.TryGetValue(ProbeKey, out var probe) == true && probe is true;
 
     public static (string Provider, int Attempt) AttemptOf(ChatOptions? options)
     {

@@ -13,6 +13,7 @@ public sealed class HealthReportingChatClient(IChatClient inner, IGrainFactory g
         var (provider, _) = GatewayCallContext.AttemptOf(options);
         var started = Stopwatch.GetTimestamp();
         var kind = ProviderCallKind.Success;
+        TimeSpan? retryAfter = null;
         try
         {
             return await base.GetResponseAsync(messages, options, cancellationToken);
@@ -20,13 +21,15 @@ public sealed class HealthReportingChatClient(IChatClient inner, IGrainFactory g
         catch (Exception ex)
         {
             kind = ProviderErrorClassifier.Classify(ex);
+            retryAfter = ProviderErrorClassifier.RetryAfter(ex);
             throw;
         }
         finally
         {
             // [OneWay]: the call returns at once; the response never waits on the grain.
             _ = grains.GetGrain<IProviderHealthGrain>(provider)
-                .RecordAsync(new ProviderCallOutcome(kind, Stopwatch.GetElapsedTime(started).TotalMilliseconds, time.GetUtcNow()));
+                .RecordAsync(new ProviderCallOutcome(kind, Stopwatch.GetElapsedTime(started).TotalMilliseconds, time.GetUtcNow(),
+                    retryAfter, GatewayCallContext.IsProbe(options)));
         }
     }
 }

@@ -20,6 +20,31 @@ public static class ProviderErrorClassifier
         _ => ProviderCallKind.ServerError,
     };
 
+    /// <summary>
+    /// The Retry-After a 429 carried, when the SDK exposes it: the OpenAI SDK keeps the raw
+    /// response; the Anthropic SDK's exceptions carry no headers, so its 429s fall back to the
+    /// breaker's own open period.
+    /// </summary>
+    public static TimeSpan? RetryAfter(Exception exception)
+    {
+        if (exception is ClientResultException { Status: 429 } e
+            && e.GetRawResponse()?.Headers.TryGetValue("Retry-After", out var value) == true)
+        {
+            if (double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+            {
+                return TimeSpan.FromSeconds(seconds);
+            }
+
+            if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at))
+            {
+                var wait = at - DateTimeOffset.UtcNow;
+                return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+            }
+        }
+
+        return null;
+    }
+
     public static ProviderCallKind FromStatus(int status) => status switch
     {
         (int)HttpStatusCode.Unauthorized or (int)HttpStatusCode.Forbidden => ProviderCallKind.AuthFailure,

@@ -2,78 +2,133 @@ using System.Diagnostics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Navigator.Api.Options;
+using Navigator.Api.Telemetry;
+using Navigator.Grains.Providers;
 
 namespace Navigator.Api.Pipeline;
 
 /// <summary>
-/// Tries the request's providers in order within its deadline. Each attempt gets a timeout taken
-/// from the time that remains (capped by the provider's attemptTimeoutMs) and the provider's model
-/// parameters from the feature config. A budget refusal or a deadline ends the request; any other
-/// failure moves on to the next provider.
+/// Tries the request's providers in order within its deadline.
+/// <list type="bullet">
+/// <item>An open circuit is skipped at once; a half-open one is called only with one of the cluster's probe permits.</item>
+/// <item>Each attempt gets a timeout from the time that remains (capped by the provider's attemptTimeoutMs)
+/// and the provider's model parameters from the feature config.</item>
+/// <item>A budget refusal or the deadline ends the request; any other failure moves on.</item>
+/// <item>When every provider failed and one answered 429 with a Retry-After that still fits the deadline,
+/// that provider is tried once more after waiting.</item>
+/// </list>
+/// Microsoft.Extensions.AI's own FailoverChatClient (10.11) is experimental and knows neither the
+/// request deadline nor a cluster-wide circuit, so the gateway keeps this one.
 /// </summary>
 public sealed class ProviderFailoverChatClient(
     IReadOnlyDictionary<string, IChatClient> providers,
     IOptionsMonitor<ProvidersOptions> settings,
     OutputTokenGovernor governor,
+    CircuitStateCache circuits,
+    GatewayMetrics metrics,
     TimeProvider time) : IChatClient
 {
     /// <summary>An attempt with less time than this left is not started.</summary>
     public static readonly TimeSpan MinimumAttemptTime = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>Retry-After used for a 503 when no circuit says when to come back.</summary>
+    public static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(5);
+
     public async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var context = GatewayCallContext.From(options);
-        var attempt = 0;
+        (string Provider, TimeSpan Wait)? rateLimited = null;
         foreach (var provider in context.ProviderOrder)
         {
-            if (!providers.TryGetValue(provider, out var client) || !context.Settings.Providers.TryGetValue(provider, out var model))
+            if (!providers.ContainsKey(provider) || !context.Settings.Providers.ContainsKey(provider))
             {
                 continue;
             }
 
-            var remaining = context.Deadline - time.GetUtcNow();
-            if (remaining < MinimumAttemptTime)
+            var result = await TryProviderAsync(provider, messages, options!, context, cancellationToken);
+            if (result.Response is not null)
             {
-                throw new DeadlineExceededException(context.DeadlineDuration);
+                return result.Response;
             }
 
-            attempt++;
-            var attemptOptions = GatewayCallContext.ForAttempt(options!, provider, attempt);
-            attemptOptions.ModelId = model.Model;
-            attemptOptions.Temperature = model.Temperature;
-            attemptOptions.MaxOutputTokens = context.MaxOutputTokens =
-                governor.MaxTokens(Math.Min(model.MaxOutputTokens, context.Settings.MaxOutputTokens), context.Settings.TargetOutputTokens);
-            if (provider == ProviderNames.OpenAI)
+            if (result.Kind == ProviderCallKind.RateLimited && result.RetryAfter is { } wait)
             {
-                attemptOptions.ResponseFormat = ChatResponseFormat.Json;
-            }
-
-            var timeout = TimeSpan.FromMilliseconds(Math.Min(remaining.TotalMilliseconds, settings.CurrentValue.Get(provider).AttemptTimeoutMs));
-            using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            attemptCts.CancelAfter(timeout);
-            context.AttemptCostUsd = 0;
-            context.AttemptModel = null;
-            var started = Stopwatch.GetTimestamp();
-            try
-            {
-                var response = await client.GetResponseAsync(messages, attemptOptions, attemptCts.Token);
-                context.Attempts.Add(new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, "success", Elapsed(started), context.AttemptCostUsd));
-                return response;
-            }
-            catch (BudgetExhaustedException)
-            {
-                context.Attempts.Add(new AttemptRecord(attempt, provider, model.Model, "budget_exhausted", Elapsed(started), 0));
-                throw;
-            }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                var kind = ProviderErrorClassifier.Classify(ex);
-                context.Attempts.Add(new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ProviderErrorClassifier.Describe(kind), Elapsed(started), context.AttemptCostUsd));
+                rateLimited ??= (provider, wait);
             }
         }
 
-        throw new NoProviderAvailableException(context.Attempts, TimeSpan.FromSeconds(5));
+        if (rateLimited is { } limited && context.Deadline - time.GetUtcNow() - limited.Wait >= MinimumAttemptTime)
+        {
+            await Task.Delay(limited.Wait, time, cancellationToken);
+            var retry = await TryProviderAsync(limited.Provider, messages, options!, context, cancellationToken);
+            if (retry.Response is not null)
+            {
+                return retry.Response;
+            }
+        }
+
+        throw new NoProviderAvailableException(context.Attempts, circuits.EarliestProbe() ?? DefaultRetryAfter);
+    }
+
+    private async Task<(ChatResponse? Response, ProviderCallKind? Kind, TimeSpan? RetryAfter)> TryProviderAsync(
+        string provider, IEnumerable<ChatMessage> messages, ChatOptions options, GatewayCallContext context, CancellationToken cancellationToken)
+    {
+        var model = context.Settings.Providers[provider];
+        var attempt = context.Attempts.Count + 1;
+        var decision = circuits.Decide(provider);
+        if (decision == CircuitDecision.Skip
+            || (decision == CircuitDecision.Probe && !await circuits.TryAcquireProbeAsync(provider, cancellationToken)))
+        {
+            Record(context, new AttemptRecord(attempt, provider, model.Model, "circuit_open", 0, 0));
+            return (null, null, null);
+        }
+
+        var remaining = context.Deadline - time.GetUtcNow();
+        if (remaining < MinimumAttemptTime)
+        {
+            throw new DeadlineExceededException(context.DeadlineDuration);
+        }
+
+        var attemptOptions = GatewayCallContext.ForAttempt(options, provider, attempt, isProbe: decision == CircuitDecision.Probe);
+        attemptOptions.ModelId = model.Model;
+        attemptOptions.Temperature = model.Temperature;
+        attemptOptions.MaxOutputTokens = context.MaxOutputTokens =
+            governor.MaxTokens(Math.Min(model.MaxOutputTokens, context.Settings.MaxOutputTokens), context.Settings.TargetOutputTokens);
+        if (provider == ProviderNames.OpenAI)
+        {
+            attemptOptions.ResponseFormat = ChatResponseFormat.Json;
+        }
+
+        var timeout = TimeSpan.FromMilliseconds(Math.Min(remaining.TotalMilliseconds, settings.CurrentValue.Get(provider).AttemptTimeoutMs));
+        using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        attemptCts.CancelAfter(timeout);
+        context.AttemptCostUsd = 0;
+        context.AttemptModel = null;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var response = await providers[provider].GetResponseAsync(messages, attemptOptions, attemptCts.Token);
+            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, "success", Elapsed(started), context.AttemptCostUsd));
+            return (response, ProviderCallKind.Success, null);
+        }
+        catch (BudgetExhaustedException)
+        {
+            Record(context, new AttemptRecord(attempt, provider, model.Model, "budget_exhausted", Elapsed(started), 0));
+            throw;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var kind = ProviderErrorClassifier.Classify(ex);
+            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ProviderErrorClassifier.Describe(kind), Elapsed(started), context.AttemptCostUsd));
+            return (null, kind, ProviderErrorClassifier.RetryAfter(ex));
+        }
+    }
+
+    private void Record(GatewayCallContext context, AttemptRecord record)
+    {
+        context.Attempts.Add(record);
+        metrics.RecordAttempt(record, isFailover: context.Attempts.Count > 1);
     }
 
     public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(

@@ -16,6 +16,9 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _tokens;
     private readonly Counter<double> _cost;
     private readonly Counter<long> _rejections;
+    private readonly Counter<long> _attempts;
+    private readonly Counter<long> _failovers;
+    private readonly Histogram<double> _providerLatency;
 
     /// <summary>Outcomes that are refusals by policy or validation, counted in navigator_rejections_total.</summary>
     public static readonly IReadOnlySet<string> RejectionOutcomes =
@@ -30,6 +33,26 @@ public sealed class GatewayMetrics
         _tokens = meter.CreateCounter<long>("navigator.tokens", description: "Tokens sent to and received from providers.");
         _cost = meter.CreateCounter<double>("navigator.cost.usd", description: "Provider cost charged to the budget, in US dollars.");
         _rejections = meter.CreateCounter<long>("navigator.rejections", description: "Requests refused by validation, budget or quota, by reason.");
+        _attempts = meter.CreateCounter<long>("navigator.provider.attempts", description: "Provider attempts by provider and outcome (circuit_open: skipped without a call).");
+        _failovers = meter.CreateCounter<long>("navigator.failovers", description: "Attempts made on a provider other than the request's first choice.");
+        _providerLatency = meter.CreateHistogram<double>("navigator.provider.duration", unit: "s", description: "Provider call latency, by provider and outcome.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3] });
+    }
+
+    public void RecordAttempt(Pipeline.AttemptRecord attempt, bool isFailover)
+    {
+        var provider = new KeyValuePair<string, object?>("provider", attempt.Provider);
+        var outcome = new KeyValuePair<string, object?>("outcome", attempt.Outcome);
+        _attempts.Add(1, provider, outcome);
+        if (isFailover)
+        {
+            _failovers.Add(1, provider);
+        }
+
+        if (attempt.Outcome != "circuit_open")
+        {
+            _providerLatency.Record(attempt.LatencyMs / 1000.0, provider, outcome);
+        }
     }
 
     public void RecordRequest(RequestTelemetry t)

@@ -1,14 +1,40 @@
 namespace Navigator.Grains.Providers;
 
-/// <summary>Cluster-wide health of one LLM provider (key: provider name).</summary>
+/// <summary>
+/// The cluster-wide circuit breaker of one LLM provider (key: provider name). API replicas
+/// report every call's outcome, ask for a probe permit when the breaker is half-open, and receive
+/// every state change by push.
+/// </summary>
 [Alias("Navigator.IProviderHealthGrain")]
 public interface IProviderHealthGrain : IGrainWithStringKey
 {
+    /// <summary>Reports one call's outcome. One-way: the caller never waits for the breaker.</summary>
     [Alias("Record"), OneWay]
     Task RecordAsync(ProviderCallOutcome outcome);
 
-    [Alias("GetStatus"), ReadOnly]
-    Task<ProviderHealthStatus> GetStatusAsync();
+    [Alias("GetStatus")]
+    Task<CircuitSnapshot> GetStatusAsync();
+
+    /// <summary>Grants a probe call when the open period is over; at most a bounded number cluster-wide.</summary>
+    [Alias("TryAcquireProbe")]
+    Task<ProbePermit> TryAcquireProbeAsync();
+
+    [Alias("SetMode")]
+    Task<CircuitSnapshot> SetModeAsync(CircuitMode mode, string actor);
+
+    /// <summary>Subscribes (or renews) an observer of state changes. Subscriptions expire unless renewed.</summary>
+    [Alias("Subscribe")]
+    Task SubscribeAsync(ICircuitObserver observer);
+
+    [Alias("Unsubscribe")]
+    Task UnsubscribeAsync(ICircuitObserver observer);
+}
+
+[Alias("Navigator.ICircuitObserver")]
+public interface ICircuitObserver : IGrainObserver
+{
+    [Alias("OnCircuitChanged"), OneWay]
+    Task OnCircuitChangedAsync(CircuitSnapshot snapshot);
 }
 
 [GenerateSerializer]
@@ -23,17 +49,58 @@ public enum ProviderCallKind
     MalformedResponse = 6,
 }
 
+[GenerateSerializer]
+public enum CircuitState
+{
+    Closed = 0,
+    HalfOpen = 1,
+    Open = 2,
+}
+
+[GenerateSerializer]
+public enum CircuitMode
+{
+    Auto = 0,
+    ForceOpen = 1,
+    ForceClosed = 2,
+}
+
 [GenerateSerializer, Immutable, Alias("Navigator.ProviderCallOutcome")]
 public sealed record ProviderCallOutcome(
     [property: Id(0)] ProviderCallKind Kind,
     [property: Id(1)] double LatencyMs,
-    [property: Id(2)] DateTimeOffset At);
+    [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] TimeSpan? RetryAfter = null,
+    [property: Id(4)] bool IsProbe = false);
 
-[GenerateSerializer, Immutable, Alias("Navigator.ProviderHealthStatus")]
-public sealed record ProviderHealthStatus(
+[GenerateSerializer, Immutable, Alias("Navigator.ProbePermit")]
+public sealed record ProbePermit(
+    [property: Id(0)] bool Granted,
+    [property: Id(1)] CircuitSnapshot Snapshot);
+
+[GenerateSerializer, Immutable, Alias("Navigator.CircuitSnapshot")]
+public sealed record CircuitSnapshot(
     [property: Id(0)] string Provider,
-    [property: Id(1)] long Calls,
-    [property: Id(2)] long Failures,
-    [property: Id(3)] double WindowFailureRate,
-    [property: Id(4)] ProviderCallKind? LastOutcome,
-    [property: Id(5)] DateTimeOffset? LastCallAt);
+    [property: Id(1)] CircuitState State,
+    [property: Id(2)] CircuitMode Mode,
+    [property: Id(3)] DateTimeOffset? OpenUntil,
+    [property: Id(4)] long Calls,
+    [property: Id(5)] long Failures,
+    [property: Id(6)] int WindowCalls,
+    [property: Id(7)] double WindowFailureRate,
+    [property: Id(8)] int ProbesInFlight,
+    [property: Id(9)] int ConsecutiveOpenings,
+    [property: Id(10)] ProviderCallKind? LastOutcome,
+    [property: Id(11)] DateTimeOffset? LastCallAt,
+    [property: Id(12)] string? LastTripReason,
+    [property: Id(13)] long Revision)
+{
+    /// <summary>What callers should do now: Open until <see cref="OpenUntil"/>, then probe.</summary>
+    public CircuitState EffectiveState(DateTimeOffset now) => Mode switch
+    {
+        CircuitMode.ForceOpen => CircuitState.Open,
+        CircuitMode.ForceClosed => CircuitState.Closed,
+        _ when State == CircuitState.Open && OpenUntil <= now => CircuitState.HalfOpen,
+        _ => State,
+    };
+}

@@ -25,6 +25,15 @@ public static class SiloHostingExtensions
         var orleans = config.GetSection("Orleans");
         var onKubernetes = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST"));
 
+        // The breaker's settings live beside the provider settings; configuration overrides them.
+        var providerSettings = Path.Combine(AppContext.BaseDirectory, "seed", "config", "provider_settings.json");
+        if (File.Exists(providerSettings))
+        {
+            var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = providerSettings, Optional = true };
+            source.ResolveFileProvider();
+            builder.Configuration.Sources.Insert(0, source);
+        }
+
         builder.Services.AddNavigatorGrains(config);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
@@ -80,7 +89,7 @@ public static class SiloHostingExtensions
 
         builder.Services.AddHealthChecks();
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter("Microsoft.Orleans", Navigator.Grains.Budget.BudgetMetrics.MeterName)
+            .AddMeter("Microsoft.Orleans", Navigator.Grains.Budget.BudgetMetrics.MeterName, Navigator.Grains.Providers.ProviderHealthMetrics.MeterName)
             .AddPrometheusExporter());
 
         return builder;
