@@ -6,7 +6,7 @@ using Navigator.Testing;
 namespace Navigator.Api.Tests;
 
 /// <summary>One API replica hosted by WebApplicationFactory, joined to a test silo's cluster through Azure Table membership.</summary>
-public sealed class ApiReplica(TestSilo silo) : WebApplicationFactory<Program>
+public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string>? settings = null) : WebApplicationFactory<Program>
 {
     public const string ClientKey = "test-client-key";
     public const string AdminKey = "test-admin-key";
@@ -32,6 +32,10 @@ public sealed class ApiReplica(TestSilo silo) : WebApplicationFactory<Program>
         builder.UseSetting("providers:openai:simulated:latencyJitterMs", "5");
         builder.UseSetting("providers:anthropic:simulated:latencyMs", "5");
         builder.UseSetting("providers:anthropic:simulated:latencyJitterMs", "5");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting(key, value);
+        }
     }
 
     public HttpClient Client(string? key = ClientKey)
@@ -60,14 +64,26 @@ public abstract class ClusterWithReplicas(string name, int replicaCount) : IAsyn
 {
     private TestSilo? _silo;
 
+    /// <summary>Extra silo configuration.</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? SiloSettings => null;
+
+    /// <summary>Extra API configuration, applied to every replica.</summary>
+    protected virtual IReadOnlyDictionary<string, string>? ApiSettings => null;
+
+    /// <summary>Runs before the silo and replicas start (e.g. to start a fake upstream).</summary>
+    protected virtual Task StartDependenciesAsync() => Task.CompletedTask;
+
+    protected virtual ValueTask StopDependenciesAsync() => ValueTask.CompletedTask;
+
     public int ReplicaCount => replicaCount;
 
     public IReadOnlyList<ApiReplica> Replicas { get; private set; } = [];
 
     public async Task InitializeAsync()
     {
-        _silo = await TestSilo.StartAsync(TestStorage.NewServiceId(name), TestStorage.NewServiceId(name));
-        Replicas = Enumerable.Range(0, replicaCount).Select(_ => new ApiReplica(_silo)).ToList();
+        await StartDependenciesAsync();
+        _silo = await TestSilo.StartAsync(TestStorage.NewServiceId(name), TestStorage.NewServiceId(name), SiloSettings);
+        Replicas = Enumerable.Range(0, replicaCount).Select(_ => new ApiReplica(_silo, ApiSettings)).ToList();
     }
 
     public async Task DisposeAsync()
@@ -81,6 +97,8 @@ public abstract class ClusterWithReplicas(string name, int replicaCount) : IAsyn
         {
             await _silo.DisposeAsync();
         }
+
+        await StopDependenciesAsync();
     }
 }
 

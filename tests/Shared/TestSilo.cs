@@ -21,7 +21,7 @@ public sealed class TestSilo : IAsyncDisposable
     public string ClusterId { get; }
     public string ServiceId { get; }
 
-    public static async Task<TestSilo> StartAsync(string clusterId, string serviceId)
+    public static async Task<TestSilo> StartAsync(string clusterId, string serviceId, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -34,6 +34,11 @@ public sealed class TestSilo : IAsyncDisposable
             ["Orleans:Dashboard"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.AddNavigatorSilo();
         var host = builder.Build();
         await host.StartAsync();

@@ -1,0 +1,277 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Navigator.FakeUpstream;
+
+namespace Navigator.Api.Tests;
+
+/// <summary>
+/// Two API replicas using the real OpenAI and Anthropic SDK adapters against the fake upstream on
+/// loopback, one silo, fast circuit settings (minimum 4 calls, 1 s open period, 2 probes).
+/// </summary>
+public sealed class FakeUpstreamFixture() : ClusterWithReplicas("providers", 2)
+{
+    public const int HalfOpenProbes = 2;
+
+    public FakeUpstreamApp Upstream { get; private set; } = null!;
+
+    protected override async Task StartDependenciesAsync() => Upstream = await FakeUpstreamApp.StartAsync();
+
+    protected override ValueTask StopDependenciesAsync() => Upstream.DisposeAsync();
+
+    protected override IReadOnlyDictionary<string, string?> SiloSettings => new Dictionary<string, string?>
+    {
+        ["providers:circuitBreaker:windowSize"] = "10",
+        ["providers:circuitBreaker:minimumCalls"] = "4",
+        ["providers:circuitBreaker:openMs"] = "1000",
+        ["providers:circuitBreaker:maxOpenMs"] = "4000",
+        ["providers:circuitBreaker:halfOpenProbes"] = HalfOpenProbes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    protected override IReadOnlyDictionary<string, string> ApiSettings => new Dictionary<string, string>
+    {
+        ["OPENAI_API_KEY"] = "sk-fake",
+        ["OPENAI_BASE_URL"] = $"{Upstream.BaseUrl}/v1",
+        ["ANTHROPIC_API_KEY"] = "sk-ant-fake",
+        ["ANTHROPIC_BASE_URL"] = Upstream.BaseUrl,
+        ["providers:openai:attemptTimeoutMs"] = "1200",
+        ["providers:anthropic:attemptTimeoutMs"] = "1200",
+    };
+}
+
+[CollectionDefinition(Name)]
+public sealed class UpstreamCollection : ICollectionFixture<FakeUpstreamFixture>
+{
+    public const string Name = "upstream";
+}
+
+[Collection(UpstreamCollection.Name)]
+public sealed class ProviderFailoverTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(3);
+    private readonly FakeUpstreamFixture _fixture;
+
+    public ProviderFailoverTests(FakeUpstreamFixture fixture) => _fixture = fixture;
+
+    private FaultBoard Faults => _fixture.Upstream.Faults;
+
+    /// <summary>Every test starts healthy: no faults, both circuits reset to auto and closed.</summary>
+    public async Task InitializeAsync()
+    {
+        Faults.Reset();
+        foreach (var provider in new[] { "openai", "anthropic" })
+        {
+            await SetModeAsync(provider, "auto");
+        }
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    [Theory]
+    [InlineData("openai", "anthropic")]
+    [InlineData("anthropic", "openai")]
+    public async Task When_one_provider_fails_with_500s_the_other_answers_and_the_circuit_opens(string down, string healthy)
+    {
+        Faults.Set(down, new Faults { Status = 500 });
+
+        for (var i = 0; i < 12; i++)
+        {
+            var (status, meta, elapsed) = await PostAsync(i % 2, down);
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal(healthy, meta["provider"]!.GetValue<string>());
+            Assert.True(meta["failover"]!.GetValue<bool>());
+            Assert.True(elapsed < Deadline, $"request {i} took {elapsed}");
+            Assert.Contains(meta["attempts"]![0]!["outcome"]!.GetValue<string>(), new[] { "server_error", "circuit_open" });
+        }
+
+        var circuit = await CircuitAsync(down);
+        Assert.Equal("open", circuit["state"]!.GetValue<string>());
+        Assert.NotNull(circuit["nextProbeAt"]);
+        // Once open, the failing provider is skipped without a call.
+        var calls = Faults.Requests(down);
+        var (_, skipped, _) = await PostAsync(0, down);
+        Assert.Equal("circuit_open", skipped["attempts"]![0]!["outcome"]!.GetValue<string>());
+        Assert.Equal(calls, Faults.Requests(down));
+    }
+
+    [Fact]
+    public async Task After_recovery_a_bounded_number_of_probes_across_both_replicas_closes_the_circuit()
+    {
+        Faults.Set("openai", new Faults { Status = 500 });
+        for (var i = 0; i < 6; i++)
+        {
+            await PostAsync(i % 2, "openai");
+        }
+
+        Assert.Equal("open", (await CircuitAsync("openai"))["state"]!.GetValue<string>());
+
+        // Recovered, but slow enough that the whole burst arrives while the probes are in flight.
+        Faults.Set("openai", new Faults { LatencyMs = 400 });
+        await WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "halfOpen", TimeSpan.FromSeconds(5));
+        var before = Faults.Requests("openai");
+        var burst = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => PostAsync(i % 2, "openai")));
+
+        Assert.All(burst, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        var probes = Faults.Requests("openai") - before;
+        Assert.InRange(probes, 1, FakeUpstreamFixture.HalfOpenProbes);
+        Assert.Equal(probes, burst.Count(r => r.Meta["provider"]!.GetValue<string>() == "openai"));
+        Assert.Equal("closed", (await CircuitAsync("openai"))["state"]!.GetValue<string>());
+
+        // Closed again: openai serves its own requests.
+        var (_, meta, _) = await PostAsync(1, "openai");
+        Assert.Equal("openai", meta["provider"]!.GetValue<string>());
+        Assert.False(meta["failover"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task When_both_providers_are_down_the_answer_is_a_quick_503_with_retry_after()
+    {
+        Faults.Set("openai", new Faults { Status = 503 });
+        Faults.Set("anthropic", new Faults { Status = 502 });
+        for (var i = 0; i < 5; i++)
+        {
+            await PostAsync(i % 2, "openai");
+        }
+
+        var clock = Stopwatch.StartNew();
+        var response = await _fixture.Replicas[0].Client().PostAsJsonAsync("/v1/career-paths", Body("openai"));
+        var elapsed = clock.Elapsed;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("/problems/no-provider", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["type"]!.GetValue<string>());
+        Assert.InRange(response.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5));
+        Assert.True(elapsed < TimeSpan.FromMilliseconds(500), $"503 took {elapsed} with both circuits open");
+    }
+
+    [Fact]
+    public async Task A_hanging_provider_is_cut_at_its_attempt_timeout_and_the_request_fails_over_in_time()
+    {
+        Faults.Set("openai", new Faults { Hang = true });
+
+        var (status, meta, elapsed) = await PostAsync(0, "openai");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("anthropic", meta["provider"]!.GetValue<string>());
+        var first = meta["attempts"]![0]!;
+        Assert.Equal("timeout", first["outcome"]!.GetValue<string>());
+        Assert.InRange(first["latencyMs"]!.GetValue<double>(), 1100, 2000);
+        Assert.True(elapsed < Deadline, $"took {elapsed}");
+    }
+
+    [Fact]
+    public async Task A_401_opens_the_circuit_at_once()
+    {
+        Faults.Set("openai", new Faults { Status = 401 });
+
+        var (status, meta, _) = await PostAsync(0, "openai");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("auth_failure", meta["attempts"]![0]!["outcome"]!.GetValue<string>());
+        await WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "open", TimeSpan.FromSeconds(2));
+        Assert.Contains("credentials", (await CircuitAsync("openai"))["lastTripReason"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task Malformed_or_truncated_bodies_count_as_failures_and_fail_over(bool malformed, bool truncated)
+    {
+        Faults.Set("anthropic", new Faults { Malformed = malformed, Truncated = truncated });
+
+        var (status, meta, _) = await PostAsync(1, "anthropic");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("openai", meta["provider"]!.GetValue<string>());
+        Assert.Equal("malformed_response", meta["attempts"]![0]!["outcome"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_429_is_retried_after_its_retry_after_when_that_fits_the_deadline()
+    {
+        Faults.Set("openai", new Faults { Status = 429, RetryAfterSeconds = 1 });
+        await SetModeAsync("anthropic", "forceOpen");
+        var retry = Task.Run(async () =>
+        {
+            await Task.Delay(500);
+            Faults.Set("openai", new Faults());
+        });
+
+        var (status, meta, elapsed) = await PostAsync(0, "openai");
+        await retry;
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("openai", meta["provider"]!.GetValue<string>());
+        var outcomes = meta["attempts"]!.AsArray().Select(a => a!["outcome"]!.GetValue<string>()).ToList();
+        Assert.Equal(["rate_limited", "circuit_open", "success"], outcomes);
+        Assert.InRange(elapsed, TimeSpan.FromSeconds(1), Deadline);
+    }
+
+    [Fact]
+    public async Task Operators_can_force_a_circuit_open_or_closed_and_every_replica_follows()
+    {
+        await SetModeAsync("openai", "forceOpen");
+        foreach (var replica in new[] { 0, 1 })
+        {
+            var (_, meta, _) = await PostAsync(replica, "openai");
+            Assert.Equal("anthropic", meta["provider"]!.GetValue<string>());
+        }
+
+        Faults.Set("openai", new Faults { Status = 500 });
+        await SetModeAsync("openai", "forceClosed");
+        for (var i = 0; i < 6; i++)
+        {
+            var (_, meta, _) = await PostAsync(i % 2, "openai");
+            Assert.Equal("server_error", meta["attempts"]![0]!["outcome"]!.GetValue<string>());
+        }
+
+        var circuit = await CircuitAsync("openai");
+        Assert.Equal(("closed", "forceClosed"), (circuit["state"]!.GetValue<string>(), circuit["mode"]!.GetValue<string>()));
+
+        var admin = _fixture.Replicas[0].Client(ApiReplica.AdminKey);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsJsonAsync("/admin/providers/openai/circuit", new { mode = "sideways" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.PostAsJsonAsync("/admin/providers/gemini/circuit", new { mode = "auto" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _fixture.Replicas[0].Client().PostAsJsonAsync("/admin/providers/openai/circuit", new { mode = "auto" })).StatusCode);
+    }
+
+    private static object Body(string provider) => new
+    {
+        userId = $"failover-{Guid.NewGuid():N}",
+        userProfile = "Software Engineer, 5 years, Python/Java, interested in AI/ML",
+        jobMarketData = "AI Engineer: $120k-180k, ML Engineer: $130k-200k",
+        provider,
+    };
+
+    private async Task<(HttpStatusCode Status, JsonNode Meta, TimeSpan Elapsed)> PostAsync(int replica, string provider)
+    {
+        var clock = Stopwatch.StartNew();
+        var response = await _fixture.Replicas[replica].Client().PostAsJsonAsync("/v1/career-paths", Body(provider));
+        var elapsed = clock.Elapsed;
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        return (response.StatusCode, body["meta"] ?? body, elapsed);
+    }
+
+    private async Task<JsonNode> CircuitAsync(string provider)
+    {
+        var all = JsonNode.Parse(await _fixture.Replicas[0].Client(ApiReplica.AdminKey).GetStringAsync("/admin/providers"))!.AsArray();
+        return all.Single(p => p!["provider"]!.GetValue<string>() == provider)!;
+    }
+
+    private async Task SetModeAsync(string provider, string mode)
+    {
+        var response = await _fixture.Replicas[0].Client(ApiReplica.AdminKey).PostAsJsonAsync($"/admin/providers/{provider}/circuit", new { mode });
+        response.EnsureSuccessStatusCode();
+        // Both replicas learn the change by push; give the other one a moment.
+        await Task.Delay(100);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < timeout, "condition not met in time");
+            await Task.Delay(50);
+        }
+    }
+}
