@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Failover under a steady load: the primary provider (OpenAI) answers 500 to everything while
+# Anthropic is healthy. Measures the gateway's success rate and latency percentiles with hey at a
+# fixed offered rate, next to the same load with both providers healthy and a direct call to the
+# fake upstream, all in one run on loopback. Every load is bounded by time (-z) and stops by itself.
+# Usage: tools/bench/failover-bench.sh [seconds-per-phase=20] [workers=10] [qps-per-worker=5]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tools/dev/services.sh
+
+DURATION=${1:-20}
+WORKERS=${2:-10}
+QPS=${3:-5}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/navigator-failover.XXXXXX")
+PIDS=()
+cleanup() {
+  local reversed=() i
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do reversed+=("${PIDS[i]}"); done
+  [ ${#reversed[@]} -gt 0 ] && stop_pids "${reversed[@]}"
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! command -v hey >/dev/null; then
+  echo "Installing hey (Debian package)..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq hey >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq hey >/dev/null; }
+fi
+ensure_azurite_installed
+dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
+
+BLOB_PORT=$(free_port); TABLE_PORT=$(free_port)
+start_azurite "$WORK/azurite" "$BLOB_PORT" "$TABLE_PORT" "$WORK/azurite.log"
+PIDS+=("$AZURITE_PID")
+export ConnectionStrings__AzureStorage Orleans__ClusterId=failover-bench Orleans__ServiceId="failover-bench-$RANDOM"
+ConnectionStrings__AzureStorage=$(azurite_connection_string "$BLOB_PORT" "$TABLE_PORT")
+export Logging__LogLevel__Default=Warning
+
+UPSTREAM_PORT=$(free_port)
+dotnet tools/FakeUpstream/bin/Release/net10.0/Navigator.FakeUpstream.dll "$UPSTREAM_PORT" >"$WORK/upstream.log" 2>&1 &
+PIDS+=("$!")
+wait_for_port "$UPSTREAM_PORT" 30 "Fake upstream" "${PIDS[-1]}"
+UPSTREAM=http://127.0.0.1:$UPSTREAM_PORT
+
+GATEWAY_PORT=$(free_port)
+SILO_BIN=$PWD/Silo/bin/Release/net10.0
+Orleans__SiloPort=$(free_port) Orleans__GatewayPort=$GATEWAY_PORT Orleans__Dashboard=false Silo__HttpPort=$(free_port) \
+  dotnet "$SILO_BIN/Navigator.Silo.dll" --contentRoot "$SILO_BIN" >"$WORK/silo.log" 2>&1 &
+PIDS+=("$!")
+wait_for_port "$GATEWAY_PORT" 60 "Silo gateway" "${PIDS[-1]}"
+
+API_PORT=$(free_port)
+API_BIN=$PWD/Api/bin/Release/net10.0
+NAVIGATOR_API_PORT=$API_PORT NAVIGATOR_DATA_DIR=$WORK/data perUser__requestsPerDay=1000000 perUser__tokensPerDay=1000000000000 \
+  OPENAI_API_KEY=sk-fake OPENAI_BASE_URL=$UPSTREAM/v1 ANTHROPIC_API_KEY=sk-ant-fake ANTHROPIC_BASE_URL=$UPSTREAM \
+  dotnet "$API_BIN/Navigator.Api.dll" --contentRoot "$API_BIN" >"$WORK/api.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$API_PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+
+BODY='{"userId":"bench-user","provider":"openai","userProfile":"Software Engineer, 5 years, Python/Java, interested in AI/ML","jobMarketData":"AI Engineer: $120k-180k, ML Engineer: $130k-200k, Data Scientist: $110k-170k"}'
+UPSTREAM_BODY='{"model":"claude-sonnet-4-5","max_tokens":800,"system":"You are a careful career advisor.","messages":[{"role":"user","content":"Software Engineer, 5 years. AI Engineer: $120k-180k, ML Engineer: $130k-200k, Data Scientist: $110k-170k. Recommend exactly 3 career paths."}]}'
+
+# run NAME URL BODY [auth]: one bounded hey run; prints a table row.
+run() {
+  local name=$1 url=$2 body=$3 auth=${4:-}
+  local args=(-z "${DURATION}s" -c "$WORKERS" -q "$QPS" -m POST -T application/json -d "$body")
+  [ -n "$auth" ] && args+=(-H "Authorization: Bearer $auth")
+  hey "${args[@]}" "$url" >"$WORK/$name.txt"
+  local total ok p50 p99 rps
+  total=$(grep -E '^\s+\[[0-9]+\]' "$WORK/$name.txt" | awk '{s+=$2} END {print s+0}')
+  ok=$(grep -E '^\s+\[200\]' "$WORK/$name.txt" | awk '{print $2}'); ok=${ok:-0}
+  p50=$(grep -E '50% in' "$WORK/$name.txt" | awk '{print $3}')
+  p99=$(grep -E '99% in' "$WORK/$name.txt" | awk '{print $3}')
+  rps=$(grep -E 'Requests/sec' "$WORK/$name.txt" | awk '{print $2}')
+  printf '| %s | %s | %s | %s | %s | %s s | %s s |\n' "$name" "$((WORKERS * QPS))" "$rps" "$total" \
+    "$(awk -v o="$ok" -v t="$total" 'BEGIN { printf "%.2f%%", t ? 100 * o / t : 0 }')" "$p50" "$p99"
+}
+
+echo "Failover benchmark: $(nproc) cores, ${DURATION}s per phase, offered $((WORKERS * QPS)) req/s ($WORKERS workers x $QPS req/s)"
+echo
+echo "| phase | offered req/s | achieved req/s | requests | 200 OK | p50 | p99 |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+# Warm-up (not reported): JIT, connection pools, grain activations.
+hey -z 3s -c "$WORKERS" -q "$QPS" -m POST -T application/json -d "$BODY" -H "Authorization: Bearer dev-client-key" \
+  "http://127.0.0.1:$API_PORT/v1/career-paths" >/dev/null
+run "direct-upstream" "$UPSTREAM/v1/messages" "$UPSTREAM_BODY"
+run "gateway-healthy" "http://127.0.0.1:$API_PORT/v1/career-paths" "$BODY" dev-client-key
+calls_before=$(curl -fsS "$UPSTREAM/_control/openai" | grep -o '"requests":[0-9]*' | cut -d: -f2)
+curl -fsS -X PUT "$UPSTREAM/_control/openai" -H 'Content-Type: application/json' -d '{"status":500}' >/dev/null
+run "gateway-openai-down" "http://127.0.0.1:$API_PORT/v1/career-paths" "$BODY" dev-client-key
+echo
+calls_after=$(curl -fsS "$UPSTREAM/_control/openai" | grep -o '"requests":[0-9]*' | cut -d: -f2)
+echo "Calls that reached the failing OpenAI during the outage phase: $((calls_after - calls_before)) (the rest skipped its open circuit)"
+echo "Circuit after the outage phase:"
+curl -fsS "http://127.0.0.1:$API_PORT/admin/providers" -H 'Authorization: Bearer dev-admin-key' | grep -o '"provider":"openai","state":"[a-zA-Z]*"'
