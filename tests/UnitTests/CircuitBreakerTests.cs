@@ -1,0 +1,175 @@
+using Navigator.Grains.Providers;
+
+namespace Navigator.UnitTests;
+
+public sealed class CircuitBreakerTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
+
+    private static CircuitBreaker Breaker() => new(new CircuitBreakerOptions
+    {
+        WindowSize = 10,
+        MinimumCalls = 4,
+        FailureRateThreshold = 0.5,
+        SlowCallMs = 1000,
+        OpenMs = 1000,
+        MaxOpenMs = 5000,
+        HalfOpenProbes = 2,
+        ProbeTimeoutMs = 3000,
+    });
+
+    private static ProviderCallOutcome Call(ProviderCallKind kind, double latencyMs = 50, TimeSpan? retryAfter = null, bool probe = false) =>
+        new(kind, latencyMs, T0, retryAfter, probe);
+
+    [Fact]
+    public void Opens_only_once_the_minimum_number_of_calls_shows_the_threshold()
+    {
+        var breaker = Breaker();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.False(breaker.Record(Call(ProviderCallKind.ServerError), T0));
+        }
+
+        Assert.Equal(CircuitState.Closed, breaker.State);
+        Assert.True(breaker.Record(Call(ProviderCallKind.Timeout), T0));
+        Assert.Equal(CircuitState.Open, breaker.State);
+        Assert.Equal(T0.AddSeconds(1), breaker.OpenUntil);
+    }
+
+    [Fact]
+    public void Stays_closed_below_the_failure_rate()
+    {
+        var breaker = Breaker();
+        foreach (var kind in new[] { ProviderCallKind.Success, ProviderCallKind.ServerError, ProviderCallKind.Success, ProviderCallKind.Success, ProviderCallKind.RateLimited, ProviderCallKind.Success })
+        {
+            breaker.Record(Call(kind), T0);
+        }
+
+        Assert.Equal(CircuitState.Closed, breaker.State);
+        Assert.Equal(2 / 6.0, breaker.WindowFailureRate, 6);
+    }
+
+    [Theory]
+    [InlineData(ProviderCallKind.ServerError, 50, true)]
+    [InlineData(ProviderCallKind.Timeout, 50, true)]
+    [InlineData(ProviderCallKind.RateLimited, 50, true)]
+    [InlineData(ProviderCallKind.MalformedResponse, 50, true)]
+    [InlineData(ProviderCallKind.AuthFailure, 50, true)]
+    [InlineData(ProviderCallKind.ClientError, 50, false)]
+    [InlineData(ProviderCallKind.Success, 50, false)]
+    [InlineData(ProviderCallKind.Success, 1500, true)]
+    public void Classifies_what_counts_as_a_failure(ProviderCallKind kind, double latencyMs, bool failure)
+    {
+        Assert.Equal(failure, Breaker().IsFailure(Call(kind, latencyMs)));
+    }
+
+    [Fact]
+    public void Client_errors_never_open_it_but_a_401_opens_it_at_once()
+    {
+        var breaker = Breaker();
+        for (var i = 0; i < 10; i++)
+        {
+            breaker.Record(Call(ProviderCallKind.ClientError), T0);
+        }
+
+        Assert.Equal(CircuitState.Closed, breaker.State);
+        Assert.True(breaker.Record(Call(ProviderCallKind.AuthFailure), T0));
+        Assert.Equal(CircuitState.Open, breaker.State);
+        Assert.Contains("credentials", breaker.LastTripReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Half_open_admits_a_bounded_number_of_probes_and_a_success_closes_it()
+    {
+        var breaker = OpenBreaker();
+        Assert.Equal((false, false), breaker.TryAcquireProbe(T0.AddMilliseconds(999)));
+
+        var later = T0.AddSeconds(1);
+        Assert.Equal((true, true), breaker.TryAcquireProbe(later));
+        Assert.Equal(CircuitState.HalfOpen, breaker.State);
+        Assert.True(breaker.TryAcquireProbe(later).Granted);
+        Assert.False(breaker.TryAcquireProbe(later).Granted);
+        Assert.Equal(2, breaker.ProbesInFlight);
+
+        Assert.True(breaker.Record(Call(ProviderCallKind.Success, probe: true), later));
+        Assert.Equal(CircuitState.Closed, breaker.State);
+        Assert.Equal(0, breaker.WindowCalls);
+        Assert.Null(breaker.OpenUntil);
+    }
+
+    [Fact]
+    public void A_failed_probe_reopens_with_a_doubled_period_up_to_the_maximum()
+    {
+        var breaker = OpenBreaker();
+        var now = T0;
+        var periods = new List<double>();
+        for (var i = 0; i < 5; i++)
+        {
+            now = breaker.OpenUntil!.Value;
+            Assert.True(breaker.TryAcquireProbe(now).Granted);
+            breaker.Record(Call(ProviderCallKind.ServerError, probe: true), now);
+            periods.Add((breaker.OpenUntil!.Value - now).TotalMilliseconds);
+        }
+
+        Assert.Equal([2000, 4000, 5000, 5000, 5000], periods);
+    }
+
+    [Fact]
+    public void A_429_retry_after_longer_than_the_period_sets_the_open_period()
+    {
+        var breaker = Breaker();
+        for (var i = 0; i < 4; i++)
+        {
+            breaker.Record(Call(ProviderCallKind.RateLimited, retryAfter: TimeSpan.FromSeconds(3)), T0);
+        }
+
+        Assert.Equal(T0.AddSeconds(3), breaker.OpenUntil);
+    }
+
+    [Fact]
+    public void Probe_permits_never_reported_back_are_reclaimed()
+    {
+        var breaker = OpenBreaker();
+        var start = T0.AddSeconds(1);
+        breaker.TryAcquireProbe(start);
+        breaker.TryAcquireProbe(start);
+        Assert.False(breaker.TryAcquireProbe(start.AddSeconds(2)).Granted);
+        Assert.True(breaker.TryAcquireProbe(start.AddSeconds(4)).Granted);
+    }
+
+    [Fact]
+    public void Calls_in_flight_when_it_opened_change_nothing()
+    {
+        var breaker = OpenBreaker();
+        var until = breaker.OpenUntil;
+        Assert.False(breaker.Record(Call(ProviderCallKind.Success), T0));
+        Assert.Equal((CircuitState.Open, until), (breaker.State, breaker.OpenUntil));
+    }
+
+    [Fact]
+    public void Forced_modes_override_the_state()
+    {
+        var breaker = OpenBreaker();
+        breaker.Mode = CircuitMode.ForceClosed;
+        Assert.True(breaker.TryAcquireProbe(T0).Granted);
+        breaker.Mode = CircuitMode.ForceOpen;
+        Assert.False(breaker.TryAcquireProbe(T0.AddMinutes(5)).Granted);
+
+        var snapshot = new CircuitSnapshot("openai", CircuitState.Closed, CircuitMode.ForceOpen, null, 0, 0, 0, 0, 0, 0, null, null, null, 1);
+        Assert.Equal(CircuitState.Open, snapshot.EffectiveState(T0));
+        Assert.Equal(CircuitState.Closed, (snapshot with { Mode = CircuitMode.ForceClosed, State = CircuitState.Open }).EffectiveState(T0));
+        Assert.Equal(CircuitState.HalfOpen, (snapshot with { Mode = CircuitMode.Auto, State = CircuitState.Open, OpenUntil = T0 }).EffectiveState(T0));
+    }
+
+    private static CircuitBreaker OpenBreaker()
+    {
+        var breaker = Breaker();
+        for (var i = 0; i < 4; i++)
+        {
+            breaker.Record(Call(ProviderCallKind.ServerError), T0);
+        }
+
+        Assert.Equal(CircuitState.Open, breaker.State);
+        return breaker;
+    }
+}
