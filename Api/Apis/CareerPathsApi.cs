@@ -15,6 +15,9 @@ public static partial class CareerPathsApi
     public const int MaxUserIdLength = 128;
     public const int MaxTextLength = 20_000;
 
+    /// <summary>The status recorded (never sent) when the client hung up before the answer, as nginx does.</summary>
+    public const int StatusCodeClientClosed = 499;
+
     public static IEndpointRouteBuilder MapCareerPathsApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1").RequireAuthorization(AuthExtensions.ClientPolicy).WithTags("Career paths");
@@ -50,7 +53,6 @@ public static partial class CareerPathsApi
         finally
         {
             telemetry.LatencyMs = (long)time.GetElapsedTime(started).TotalMilliseconds;
-            telemetry.Status = http.RequestAborted.IsCancellationRequested && telemetry.Status == 0 ? 499 : telemetry.Status;
             telemetryLog.Write(telemetry);
             metrics.RecordRequest(telemetry);
         }
@@ -73,9 +75,12 @@ public static partial class CareerPathsApi
         telemetry.UserId = request!.UserId;
         try
         {
-            var response = await pipeline.ExecuteAsync(request, telemetry, http.RequestAborted);
-            telemetry.Status = StatusCodes.Status200OK;
-            telemetry.Outcome = "success";
+            // Not the request's abort token: a client that hangs up does not stop the provider call, so its
+            // real cost is still settled and recorded. Only the request deadline cancels it.
+            var response = await pipeline.ExecuteAsync(request, telemetry, CancellationToken.None);
+            (telemetry.Status, telemetry.Outcome) = http.RequestAborted.IsCancellationRequested
+                ? (StatusCodeClientClosed, "client_closed")
+                : (StatusCodes.Status200OK, "success");
             return TypedResults.Ok(response);
         }
         catch (BudgetExhaustedException ex) when (ex.DailyCap)
@@ -103,7 +108,7 @@ public static partial class CareerPathsApi
         {
             return Fail(telemetry, "deadline", StatusCodes.Status504GatewayTimeout, Problems.Deadline, "Deadline exceeded", ex.Message);
         }
-        catch (Exception ex) when (!http.RequestAborted.IsCancellationRequested)
+        catch (Exception ex)
         {
             LogPipelineFailure(logger, ex, telemetry.RequestId);
             telemetry.Status = StatusCodes.Status500InternalServerError;

@@ -50,6 +50,12 @@ public sealed class BudgetChatClient(
             actual = CostOf(price, ex.Response, context.InputTokens);
             throw;
         }
+        catch (OperationCanceledException)
+        {
+            // Cut off mid-call: the provider may already bill the prompt. Charge the input, never nothing.
+            actual = price.Cost(context.InputTokens, 0);
+            throw;
+        }
         finally
         {
             // Settling must not depend on the client staying connected: no request token here.

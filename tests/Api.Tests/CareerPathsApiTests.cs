@@ -143,17 +143,20 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
         var okId = ok.Headers.GetValues("X-Request-Id").Single();
         var badId = bad.Headers.GetValues("X-Request-Id").Single();
 
-        var lines = await WaitForTelemetryAsync(okId, badId);
-        var success = lines[okId];
+        var lines = await TelemetryFiles.WaitForAsync(fixture.DataDirectory,
+            n => n["requestId"]!.GetValue<string>() == okId, n => n["requestId"]!.GetValue<string>() == badId);
+        var success = lines[0];
         Assert.Equal(200, success["status"]!.GetValue<int>());
         Assert.Equal("success", success["outcome"]!.GetValue<string>());
         Assert.Equal("1.2.3", success["featureVersion"]!.GetValue<string>());
         Assert.Equal("v2.1", success["systemPromptVersion"]!.GetValue<string>());
         Assert.True(success["costUsd"]!.GetValue<decimal>() > 0);
         Assert.Single(success["attempts"]!.AsArray());
-        var failure = lines[badId];
+        var failure = lines[1];
         Assert.Equal(400, failure["status"]!.GetValue<int>());
         Assert.Equal("invalid", failure["outcome"]!.GetValue<string>());
+        Assert.Equal(1, TelemetryFiles.Count(fixture.DataDirectory, okId));
+        Assert.Equal(1, TelemetryFiles.Count(fixture.DataDirectory, badId));
     }
 
     [Fact]
@@ -229,40 +232,5 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
         Assert.Equal((int)expected, problem["status"]!.GetValue<int>());
         Assert.False(string.IsNullOrEmpty(problem["title"]?.GetValue<string>()));
         return problem;
-    }
-
-    private async Task<Dictionary<string, JsonNode>> WaitForTelemetryAsync(params string[] requestIds)
-    {
-        var found = new Dictionary<string, JsonNode>();
-        var dir = Path.Combine(fixture.DataDirectory, "telemetry");
-        for (var i = 0; i < 100 && found.Count < requestIds.Length; i++)
-        {
-            if (Directory.Exists(dir))
-            {
-                foreach (var file in Directory.GetFiles(dir, "*.jsonl"))
-                {
-                    using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                    using var reader = new StreamReader(stream);
-                    while (await reader.ReadLineAsync() is { } line)
-                    {
-                        var node = JsonNode.Parse(line)!;
-                        var id = node["requestId"]!.GetValue<string>();
-                        if (requestIds.Contains(id))
-                        {
-                            Assert.False(found.ContainsKey(id) && found[id].ToJsonString() != node.ToJsonString(), $"two lines for {id}");
-                            found[id] = node;
-                        }
-                    }
-                }
-            }
-
-            if (found.Count < requestIds.Length)
-            {
-                await Task.Delay(50);
-            }
-        }
-
-        Assert.Equal(requestIds.Length, found.Count);
-        return found;
     }
 }

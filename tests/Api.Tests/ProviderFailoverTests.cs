@@ -234,6 +234,62 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Forbidden, (await _fixture.Replicas[0].Client().PostAsJsonAsync("/admin/providers/openai/circuit", new { mode = "auto" })).StatusCode);
     }
 
+    [Fact]
+    public async Task A_client_that_hangs_up_is_still_charged_the_real_cost_and_nothing_stays_reserved()
+    {
+        Faults.Set("anthropic", new Faults { LatencyMs = 700 });
+        var replica = _fixture.Replicas[1];
+        var admin = replica.Client(ApiReplica.AdminKey);
+        var month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        var before = (await admin.GetFromJsonAsync<Apis.BudgetView>($"/admin/budget/{month}"))!;
+        var user = $"hangup-{Guid.NewGuid():N}";
+        using var impatient = replica.Client();
+        impatient.Timeout = TimeSpan.FromMilliseconds(200);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => impatient.PostAsJsonAsync("/v1/career-paths", new
+        {
+            userId = user,
+            userProfile = "Nurse moving into health informatics",
+            jobMarketData = "Clinical Informatics Analyst: $90k-120k",
+            provider = "anthropic",
+        }));
+
+        var line = (await TelemetryFiles.WaitForAsync(replica.DataDirectory, n => n["userId"]?.GetValue<string>() == user))[0];
+        Assert.Equal("client_closed", line["outcome"]!.GetValue<string>());
+        Assert.Equal(499, line["status"]!.GetValue<int>());
+        Assert.True(line["outputTokens"]!.GetValue<int>() > 0);
+        var cost = line["costUsd"]!.GetValue<decimal>();
+        Assert.True(cost > 0);
+        var after = (await admin.GetFromJsonAsync<Apis.BudgetView>($"/admin/budget/{month}"))!;
+        Assert.Equal(before.SpentUsd + cost, after.SpentUsd);
+        Assert.Equal(0, after.OpenReservations);
+    }
+
+    [Fact]
+    public async Task A_request_in_flight_finishes_on_the_version_it_started_with()
+    {
+        const string feature = "career_path_navigator";
+        Faults.Set("openai", new Faults { LatencyMs = 800 });
+        var admin = _fixture.Replicas[0].Client(ApiReplica.AdminKey);
+        var inFlight = PostAsync(0, "openai");
+        await Task.Delay(300);
+        (await admin.PostAsJsonAsync($"/admin/features/{feature}/rollback", new { toVersion = "1.2.2", reason = "in-flight test" })).EnsureSuccessStatusCode();
+        try
+        {
+            var (status, meta, _) = await inFlight;
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal(("1.2.3", "v2.1"), (meta["featureVersion"]!.GetValue<string>(), meta["systemPromptVersion"]!.GetValue<string>()));
+
+            Faults.Set("openai", new Faults());
+            var (_, next, _) = await PostAsync(0, "openai");
+            Assert.Equal(("1.2.2", "v2.0"), (next["featureVersion"]!.GetValue<string>(), next["systemPromptVersion"]!.GetValue<string>()));
+        }
+        finally
+        {
+            (await admin.PostAsJsonAsync($"/admin/features/{feature}/rollback", new { reason = "restore after in-flight test" })).EnsureSuccessStatusCode();
+        }
+    }
+
     private static object Body(string provider) => new
     {
         userId = $"failover-{Guid.NewGuid():N}",
