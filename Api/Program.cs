@@ -2,7 +2,8 @@ using Navigator.Api.Apis;
 using Navigator.Api.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.WebHost.UseUrls($"http://127.0.0.1:{builder.Configuration["NAVIGATOR_API_PORT"] ?? "5080"}");
+// Loopback by default; a container sets NAVIGATOR_BIND_ADDRESS=0.0.0.0.
+builder.WebHost.UseUrls($"http://{builder.Configuration["NAVIGATOR_BIND_ADDRESS"] ?? "127.0.0.1"}:{builder.Configuration["NAVIGATOR_API_PORT"] ?? "5080"}");
 builder.AddNavigatorApi();
 
 var app = builder.Build();

@@ -7,7 +7,9 @@ public static class SiloProgram
     public static void Main(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.WebHost.UseUrls($"http://127.0.0.1:{builder.Configuration.GetValue("Silo:HttpPort", 5090)}");
+        // Loopback by default; a container sets NAVIGATOR_BIND_ADDRESS=0.0.0.0.
+        var bind = builder.Configuration["NAVIGATOR_BIND_ADDRESS"] ?? "127.0.0.1";
+        builder.WebHost.UseUrls($"http://{bind}:{builder.Configuration.GetValue("Silo:HttpPort", 5090)}");
         builder.AddNavigatorSilo();
 
         var app = builder.Build();
