@@ -12,7 +12,6 @@ TABLE_PORT=${NAVIGATOR_AZURITE_TABLE_PORT:-10002}
 export NAVIGATOR_API_PORT=$API_PORT NAVIGATOR_DATA_DIR=$DATA_DIR
 mkdir -p "$DATA_DIR/logs"
 
-PIDS=()
 cleanup() {
   # A second Ctrl-C must not cut the clean-up short and leave services running.
   trap '' INT TERM
@@ -20,9 +19,7 @@ cleanup() {
   echo
   echo "Stopping gateway..."
   # Stop in reverse order: API, silo, then storage.
-  local reversed=() i
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do reversed+=("${PIDS[i]}"); done
-  [ ${#reversed[@]} -gt 0 ] && stop_pids "${reversed[@]}"
+  stop_started
   echo "Stopped."
 }
 trap cleanup EXIT
@@ -35,23 +32,23 @@ dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
 
 echo "Starting Azurite (data in $DATA_DIR/azurite)..."
 start_azurite "$DATA_DIR/azurite" "$BLOB_PORT" "$TABLE_PORT" "$DATA_DIR/logs/azurite.log"
-PIDS+=("$AZURITE_PID")
+STARTED+=("$AZURITE_PID")
 export ConnectionStrings__AzureStorage
 ConnectionStrings__AzureStorage=$(azurite_connection_string "$BLOB_PORT" "$TABLE_PORT")
 
 echo "Starting silo (dashboard on http://127.0.0.1:5090/dashboard)..."
 SILO_BIN=$PWD/Silo/bin/Release/net10.0
 dotnet "$SILO_BIN/Navigator.Silo.dll" --contentRoot "$SILO_BIN" >"$DATA_DIR/logs/silo.log" 2>&1 &
-PIDS+=("$!")
-wait_for_port 30000 60 "Silo gateway" "${PIDS[-1]}"
+STARTED+=("$!")
+wait_for_port 30000 60 "Silo gateway" "${STARTED[-1]}"
 
 echo "Starting API on http://127.0.0.1:$API_PORT ..."
 API_BIN=$PWD/Api/bin/Release/net10.0
 dotnet "$API_BIN/Navigator.Api.dll" --contentRoot "$API_BIN" >"$DATA_DIR/logs/api.log" 2>&1 &
-PIDS+=("$!")
+STARTED+=("$!")
 for _ in $(seq 1 600); do
   if curl -fsS "http://127.0.0.1:$API_PORT/health/ready" >/dev/null 2>&1; then break; fi
-  for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "A service exited during start-up; see $DATA_DIR/logs/" >&2; exit 1; }; done
+  for pid in "${STARTED[@]}"; do kill -0 "$pid" 2>/dev/null || { echo "A service exited during start-up; see $DATA_DIR/logs/" >&2; exit 1; }; done
   sleep 0.1
 done
 curl -fsS "http://127.0.0.1:$API_PORT/health/ready" >/dev/null || { echo "API not ready; see $DATA_DIR/logs/api.log" >&2; exit 1; }
@@ -71,6 +68,6 @@ Press Ctrl-C to stop.
 MSG
 
 # Exit (and clean up) as soon as any service dies.
-wait -n "${PIDS[@]}"
+wait -n "${STARTED[@]}"
 echo "A service exited unexpectedly; see $DATA_DIR/logs/" >&2
 exit 1

@@ -12,11 +12,8 @@ DURATION=${1:-20}
 WORKERS=${2:-10}
 QPS=${3:-5}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/navigator-failover.XXXXXX")
-PIDS=()
 cleanup() {
-  local reversed=() i
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do reversed+=("${PIDS[i]}"); done
-  [ ${#reversed[@]} -gt 0 ] && stop_pids "${reversed[@]}"
+  stop_started
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -31,30 +28,25 @@ dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
 
 BLOB_PORT=$(free_port); TABLE_PORT=$(free_port)
 start_azurite "$WORK/azurite" "$BLOB_PORT" "$TABLE_PORT" "$WORK/azurite.log"
-PIDS+=("$AZURITE_PID")
+STARTED+=("$AZURITE_PID")
 export ConnectionStrings__AzureStorage Orleans__ClusterId=failover-bench Orleans__ServiceId="failover-bench-$RANDOM"
 ConnectionStrings__AzureStorage=$(azurite_connection_string "$BLOB_PORT" "$TABLE_PORT")
 export Logging__LogLevel__Default=Warning
 
 UPSTREAM_PORT=$(free_port)
 dotnet tools/FakeUpstream/bin/Release/net10.0/Navigator.FakeUpstream.dll "$UPSTREAM_PORT" >"$WORK/upstream.log" 2>&1 &
-PIDS+=("$!")
-wait_for_port "$UPSTREAM_PORT" 30 "Fake upstream" "${PIDS[-1]}"
+STARTED+=("$!")
+wait_for_port "$UPSTREAM_PORT" 30 "Fake upstream" "${STARTED[-1]}"
 UPSTREAM=http://127.0.0.1:$UPSTREAM_PORT
 
-GATEWAY_PORT=$(free_port)
-SILO_BIN=$PWD/Silo/bin/Release/net10.0
-Orleans__SiloPort=$(free_port) Orleans__GatewayPort=$GATEWAY_PORT Orleans__Dashboard=false Silo__HttpPort=$(free_port) \
-  dotnet "$SILO_BIN/Navigator.Silo.dll" --contentRoot "$SILO_BIN" >"$WORK/silo.log" 2>&1 &
-PIDS+=("$!")
-wait_for_port "$GATEWAY_PORT" 60 "Silo gateway" "${PIDS[-1]}"
+start_silo_process "$WORK/silo.log"
 
 API_PORT=$(free_port)
 API_BIN=$PWD/Api/bin/Release/net10.0
 NAVIGATOR_API_PORT=$API_PORT NAVIGATOR_DATA_DIR=$WORK/data perUser__requestsPerDay=1000000 perUser__tokensPerDay=1000000000000 \
   OPENAI_API_KEY=sk-fake OPENAI_BASE_URL=$UPSTREAM/v1 ANTHROPIC_API_KEY=sk-ant-fake ANTHROPIC_BASE_URL=$UPSTREAM \
   dotnet "$API_BIN/Navigator.Api.dll" --contentRoot "$API_BIN" >"$WORK/api.log" 2>&1 &
-PIDS+=("$!")
+STARTED+=("$!")
 for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$API_PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
 
 BODY='{"userId":"bench-user","provider":"openai","userProfile":"Software Engineer, 5 years, Python/Java, interested in AI/ML","jobMarketData":"AI Engineer: $120k-180k, ML Engineer: $130k-200k, Data Scientist: $110k-170k"}'

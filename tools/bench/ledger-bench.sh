@@ -10,11 +10,8 @@ source tools/dev/services.sh
 SECONDS_PER_LEVEL=${1:-10}
 LEVELS=${2:-1,16,256}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/navigator-bench.XXXXXX")
-PIDS=()
 cleanup() {
-  local reversed=() i
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do reversed+=("${PIDS[i]}"); done
-  [ ${#reversed[@]} -gt 0 ] && stop_pids "${reversed[@]}"
+  stop_started
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -25,16 +22,11 @@ dotnet build tools/LedgerBench/LedgerBench.csproj -c Release -nologo -v q -clp:E
 
 BLOB_PORT=$(free_port); TABLE_PORT=$(free_port)
 start_azurite "$WORK/azurite" "$BLOB_PORT" "$TABLE_PORT" "$WORK/azurite.log"
-PIDS+=("$AZURITE_PID")
+STARTED+=("$AZURITE_PID")
 
 export ConnectionStrings__AzureStorage Orleans__ClusterId=bench Orleans__ServiceId="bench-$RANDOM"
 ConnectionStrings__AzureStorage=$(azurite_connection_string "$BLOB_PORT" "$TABLE_PORT")
-GATEWAY=$(free_port)
-SILO_BIN=$PWD/Silo/bin/Release/net10.0
-Orleans__SiloPort=$(free_port) Orleans__GatewayPort=$GATEWAY Orleans__Dashboard=false Silo__HttpPort=$(free_port) \
-  Logging__LogLevel__Default=Warning dotnet "$SILO_BIN/Navigator.Silo.dll" --contentRoot "$SILO_BIN" >"$WORK/silo.log" 2>&1 &
-PIDS+=("$!")
-wait_for_port "$GATEWAY" 60 "Silo gateway" "${PIDS[-1]}"
+Logging__LogLevel__Default=Warning start_silo_process "$WORK/silo.log"
 
 echo "Ledger benchmark: $(nproc) cores, ${SECONDS_PER_LEVEL}s per level, Azurite $(node_modules/.bin/azurite --version 2>/dev/null || echo '?')"
 timeout $(( SECONDS_PER_LEVEL * 10 + 120 )) dotnet tools/LedgerBench/bin/Release/net10.0/Navigator.LedgerBench.dll "$SECONDS_PER_LEVEL" "$LEVELS"

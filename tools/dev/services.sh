@@ -55,6 +55,25 @@ stop_pids() {
   for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
 }
 
+# Background services a script started; stop_started stops them last-started-first.
+STARTED=()
+stop_started() {
+  local reversed=() i
+  for ((i = ${#STARTED[@]} - 1; i >= 0; i--)); do reversed+=("${STARTED[i]}"); done
+  if [ ${#reversed[@]} -gt 0 ]; then stop_pids "${reversed[@]}"; fi
+}
+
+# start_silo_process LOG: a Release silo on free loopback ports, without the dashboard, for
+# scripts that need a throwaway cluster (its gateway port is left in SILO_GATEWAY_PORT).
+start_silo_process() {
+  local log=$1 bin=$PWD/Silo/bin/Release/net10.0
+  SILO_GATEWAY_PORT=$(free_port)
+  Orleans__SiloPort=$(free_port) Orleans__GatewayPort=$SILO_GATEWAY_PORT Orleans__Dashboard=false Silo__HttpPort=$(free_port) \
+    dotnet "$bin/Navigator.Silo.dll" --contentRoot "$bin" >"$log" 2>&1 &
+  STARTED+=("$!")
+  wait_for_port "$SILO_GATEWAY_PORT" 60 "Silo gateway" "$!"
+}
+
 # free_port: an unused TCP port on 127.0.0.1.
 free_port() {
   node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
