@@ -6,7 +6,9 @@ using Navigator.Api.Options;
 using Navigator.Api.Pipeline;
 using Navigator.Api.Providers;
 using Navigator.Api.Telemetry;
+using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Orleans.Configuration;
 
@@ -58,6 +60,7 @@ public static class ApiHostingExtensions
             // Learn of a lost silo within a second, and never let a grain call outlive the request deadline by much.
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
+            client.AddActivityPropagation();
             client.UseConnectionRetryFilter(async (_, ct) =>
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);
@@ -94,14 +97,20 @@ public static class ApiHostingExtensions
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<TelemetryLog>();
         services.AddHostedService(sp => sp.GetRequiredService<TelemetryLog>());
-        services.AddOpenTelemetry()
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("navigator-api"))
             .WithMetrics(m => m
-                .AddMeter(GatewayMetrics.MeterName)
+                .AddMeter(GatewayMetrics.MeterName, ChatClientBuilderExtensions.GenAiTelemetrySource)
                 .AddAspNetCoreInstrumentation()
                 .AddPrometheusExporter())
             .WithTracing(t => t
-                .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddSource(ChatClientBuilderExtensions.GenAiTelemetrySource, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
                 .AddAspNetCoreInstrumentation());
+        // Traces (request → grains → provider) and metrics also go to an OTLP collector when one is configured.
+        if (!string.IsNullOrEmpty(config["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
 
         return builder;
     }

@@ -31,12 +31,16 @@ public static class ChatClientBuilderExtensions
     public static ChatClientBuilder UseResponseValidation(this ChatClientBuilder builder) =>
         builder.Use(inner => new ResponseValidationChatClient(inner));
 
-    /// <summary>One provider's chain: soft limit → budget → health reporting → response validation → provider.</summary>
+    /// <summary>The ActivitySource and Meter of Microsoft.Extensions.AI's OpenTelemetry layer (gen_ai spans and metrics).</summary>
+    public const string GenAiTelemetrySource = "Navigator.GenAI";
+
+    /// <summary>One provider's chain: soft limit → budget → health reporting → response validation → OpenTelemetry → provider.</summary>
     public static IChatClient BuildProviderPipeline(IChatClient provider, IServiceProvider services) =>
         new ChatClientBuilder(provider)
             .UseSoftLimit()
             .UseBudget()
             .UseHealthReporting()
             .UseResponseValidation()
+            .UseOpenTelemetry(sourceName: GenAiTelemetrySource)
             .Build(services);
 }

@@ -5,7 +5,9 @@ using Navigator.Grains;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Storage;
+using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace Navigator.Silo.Hosting;
 
@@ -81,6 +83,7 @@ public static class SiloHostingExtensions
             });
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
 
+            silo.AddActivityPropagation();
             if (orleans.GetValue("Dashboard", true))
             {
                 silo.AddDashboard();
@@ -88,9 +91,16 @@ public static class SiloHostingExtensions
         });
 
         builder.Services.AddHealthChecks();
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter("Microsoft.Orleans", Navigator.Grains.Budget.BudgetMetrics.MeterName, Navigator.Grains.Providers.ProviderHealthMetrics.MeterName)
-            .AddPrometheusExporter());
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("navigator-silo"))
+            .WithMetrics(m => m
+                .AddMeter("Microsoft.Orleans", Navigator.Grains.Budget.BudgetMetrics.MeterName, Navigator.Grains.Providers.ProviderHealthMetrics.MeterName)
+                .AddPrometheusExporter())
+            .WithTracing(t => t.AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"));
+        if (!string.IsNullOrEmpty(config["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
 
         return builder;
     }

@@ -211,6 +211,8 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
         Assert.Contains("navigator_request_duration_seconds_bucket{", metrics, StringComparison.Ordinal);
         Assert.Contains("navigator_tokens_total{", metrics, StringComparison.Ordinal);
         Assert.Contains("navigator_cost_usd_total{", metrics, StringComparison.Ordinal);
+        // Microsoft.Extensions.AI's OpenTelemetry layer: the gen_ai semantic-convention metrics.
+        Assert.Contains("gen_ai_client_operation_duration_seconds_bucket{", metrics, StringComparison.Ordinal);
 
         var openApi = JsonNode.Parse(await anonymous.GetStringAsync("/openapi/v1.json"))!;
         Assert.NotNull(openApi["paths"]!["/v1/career-paths"]!["post"]);
