@@ -116,14 +116,19 @@ public sealed partial class BudgetGrain(
         await SweepAsync(CancellationToken.None);
         if (_ledger.Open.Count == 0 && _reminderRegistered)
         {
-            // Nothing left to expire: stop waking the grain until the next reservation.
+            // Nothing left to expire: stop waking the grain until the next reservation. The flag is
+            // cleared first, so a reservation that arrives meanwhile (the grain is reentrant) registers again.
+            _reminderRegistered = false;
             var reminder = await this.GetReminder(ExpiryReminder);
             if (reminder is not null)
             {
                 await this.UnregisterReminder(reminder);
             }
 
-            _reminderRegistered = false;
+            if (_ledger.Open.Count > 0)
+            {
+                await EnsureReminderAsync();
+            }
         }
     }
 
