@@ -127,6 +127,8 @@ public sealed partial class BudgetGrain(
 
             if (_ledger.Open.Count > 0)
             {
+                // A reservation registered meanwhile may have been removed by the call above: register again.
+                _reminderRegistered = false;
                 await EnsureReminderAsync();
             }
         }
