@@ -92,3 +92,42 @@ public sealed class GrainTests(ClusterFixture fixture)
         Assert.Equal(0, status.OpenReservations);
     }
 }
+
+[Collection(ClusterCollection.Name)]
+public sealed class BudgetAlertTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task Crossing_a_threshold_raises_its_alert_metric_once()
+    {
+        var month = $"alert-{Guid.NewGuid():N}";
+        var alerts = new System.Collections.Concurrent.ConcurrentBag<double>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Budget.BudgetMetrics.MeterName && instrument.Name == "navigator.budget.alerts")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            var values = tags.ToArray().ToDictionary(t => t.Key, t => t.Value);
+            if (Equals(values["month"], month))
+            {
+                alerts.Add((double)values["threshold"]!);
+            }
+        });
+        listener.Start();
+
+        var budget = fixture.Client.GetGrain<Budget.IBudgetGrain>(month);
+        await budget.SetLimitAsync(1m, 0m, "test");
+        foreach (var (id, cost) in new[] { ("a", 0.3m), ("b", 0.3m), ("c", 0.1m), ("d", 0.25m) })
+        {
+            Assert.True((await budget.ReserveAsync(id, cost, TimeSpan.FromMinutes(1))).Granted);
+            await budget.SettleAsync(id, cost);
+        }
+
+        // Spend went 0.3 → 0.6 (50% crossed) → 0.7 → 0.95 (80% crossed); 100% was never reached.
+        Assert.Equal([0.5, 0.8], alerts.Order());
+    }
+}
