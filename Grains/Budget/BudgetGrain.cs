@@ -59,8 +59,8 @@ public sealed partial class BudgetGrain(
     public async Task<ReservationResult> ReserveAsync(string reservationId, decimal amountUsd, TimeSpan ttl)
     {
         ThrowIfFaulted();
+        // Expiry is left to the 1 s sweep: scanning the ledger on every reservation would make the hot path O(ledger size).
         var now = time.GetUtcNow();
-        BudgetLedger.ExpireDue(_ledger, now);
         var outcome = BudgetLedger.TryReserve(Month, _ledger, reservationId, amountUsd, now, now + ttl);
         var status = BudgetLedger.Status(Month, _ledger, now);
         if (outcome == ReservationOutcome.Granted)

@@ -8,8 +8,11 @@ namespace Navigator.Grains.Budget;
 /// </summary>
 public static class BudgetLedger
 {
-    /// <summary>How long a settled id is remembered, so a duplicate or late settle is still recognised.</summary>
-    public static readonly TimeSpan SettledRetention = TimeSpan.FromMinutes(15);
+    /// <summary>
+    /// How long a settled id is remembered, so a duplicate or late settle is still recognised. Every
+    /// remembered id is part of each ledger write, so this is kept short: a few reservation TTLs.
+    /// </summary>
+    public static readonly TimeSpan SettledRetention = TimeSpan.FromMinutes(5);
 
     public static string DayOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
