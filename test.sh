@@ -27,7 +27,9 @@ export NAVIGATOR_TEST_STORAGE
 
 rm -rf "$RESULTS_DIR"
 status=0
-dotnet test Navigator.sln -c Release --no-build --nologo --logger "trx" --logger "console;verbosity=minimal" \
+# -m:1 runs the test projects one after another: the cluster and load tests measure time, and
+# sharing two cores with another project's silos would only make them noisy.
+dotnet test Navigator.sln -c Release --no-build --nologo -m:1 --logger "trx" --logger "console;verbosity=minimal" \
   --results-directory "$RESULTS_DIR" || status=$?
 
 passed=0 failed=0 skipped=0 files=0

@@ -38,15 +38,25 @@ public sealed record ProviderView(
     int ConsecutiveOpenings,
     string? LastOutcome,
     DateTimeOffset? LastCallAt,
-    string? LastTripReason)
+    string? LastTripReason,
+    string? ReplicaState)
 {
-    public static ProviderView From(CircuitSnapshot s, DateTimeOffset now) => new(
+    /// <summary>The grain's snapshot, with what the answering replica has cached (which may lag it by up to a second).</summary>
+    public static ProviderView From(CircuitSnapshot s, DateTimeOffset now, CircuitSnapshot? replica) => new(
         s.Provider,
-        s.EffectiveState(now) switch { CircuitState.Open => "open", CircuitState.HalfOpen => "halfOpen", _ => "closed" },
+        Name(s.EffectiveState(now)),
         s.Mode switch { CircuitMode.ForceOpen => "forceOpen", CircuitMode.ForceClosed => "forceClosed", _ => "auto" },
         s.Mode == CircuitMode.Auto && s.State == CircuitState.Open ? s.OpenUntil : null,
         s.Calls, s.Failures, s.WindowCalls, s.WindowFailureRate, s.ProbesInFlight, s.ConsecutiveOpenings,
-        s.LastOutcome?.ToString(), s.LastCallAt, s.LastTripReason);
+        s.LastOutcome?.ToString(), s.LastCallAt, s.LastTripReason,
+        replica is null ? null : Name(replica.EffectiveState(now)));
+
+    private static string Name(CircuitState state) => state switch
+    {
+        CircuitState.Open => "open",
+        CircuitState.HalfOpen => "halfOpen",
+        _ => "closed",
+    };
 }
 
 public sealed record SetLimitRequest(JsonElement LimitUsd, JsonElement? DailyPacingFactor);
@@ -112,10 +122,10 @@ public static partial class AdminApi
         return TypedResults.Ok(ToView(status, time.GetUtcNow()));
     }
 
-    public static async Task<Ok<ProviderView[]>> GetProvidersAsync(IGrainFactory grains, TimeProvider time)
+    public static async Task<Ok<ProviderView[]>> GetProvidersAsync(IGrainFactory grains, CircuitStateCache circuits, TimeProvider time)
     {
         var snapshots = await Task.WhenAll(ProviderNames.All.Select(p => grains.GetGrain<IProviderHealthGrain>(p).GetStatusAsync()));
-        return TypedResults.Ok(snapshots.Select(s => ProviderView.From(s, time.GetUtcNow())).ToArray());
+        return TypedResults.Ok(snapshots.Select(s => ProviderView.From(s, time.GetUtcNow(), circuits.Get(s.Provider))).ToArray());
     }
 
     public static async Task<Results<Ok<ProviderView>, ProblemHttpResult>> SetCircuitAsync(
@@ -141,7 +151,7 @@ public static partial class AdminApi
 
         var snapshot = await grains.GetGrain<IProviderHealthGrain>(name).SetModeAsync(mode.Value, http.User.Identity?.Name ?? "unknown");
         circuits.Apply(snapshot);
-        return TypedResults.Ok(ProviderView.From(snapshot, time.GetUtcNow()));
+        return TypedResults.Ok(ProviderView.From(snapshot, time.GetUtcNow(), snapshot));
     }
 
     /// <summary>A straight-line forecast: this month's spend so far, scaled to the whole month.</summary>
