@@ -39,17 +39,22 @@ public sealed class CareerPathPipeline(
             telemetry.SystemPromptVersion = snapshot.SystemPromptVersion;
             telemetry.UserPromptVersion = snapshot.UserPromptVersion;
 
-            VariantAssignment? assignment = null;
-            if (snapshot.Settings.ExperimentId is { } experimentId)
+            // The variant and the user's quota are independent grain calls: ask both at once.
+            var quota = grains.GetGrain<IUserQuotaGrain>($"{request.UserId}/{startedAt.UtcDateTime:yyyy-MM-dd}");
+            var limits = quotas.CurrentValue;
+            var decisionTask = quota.TryStartRequestAsync(limits.RequestsPerDay, limits.TokensPerDay).WaitAsync(token);
+            var assignmentTask = snapshot.Settings.ExperimentId is { } experimentId
+                ? grains.GetGrain<IExperimentGrain>(experimentId).AssignAsync(request.UserId!).WaitAsync(token)
+                : Task.FromResult<VariantAssignment?>(null)!;
+            await Task.WhenAll(decisionTask, assignmentTask);
+            var assignment = await assignmentTask;
+            if (assignment is not null)
             {
-                assignment = await grains.GetGrain<IExperimentGrain>(experimentId).AssignAsync(request.UserId!).WaitAsync(token);
                 telemetry.ExperimentId = assignment.ExperimentId;
                 telemetry.VariantId = assignment.VariantId;
             }
 
-            var quota = grains.GetGrain<IUserQuotaGrain>($"{request.UserId}/{startedAt.UtcDateTime:yyyy-MM-dd}");
-            var limits = quotas.CurrentValue;
-            var decision = await quota.TryStartRequestAsync(limits.RequestsPerDay, limits.TokensPerDay).WaitAsync(token);
+            var decision = await decisionTask;
             if (!decision.Allowed)
             {
                 throw new UserQuotaExceededException(decision.Reason!);
