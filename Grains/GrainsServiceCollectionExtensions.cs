@@ -18,6 +18,7 @@ public static class GrainsServiceCollectionExtensions
         services.TryAddSingleton<Budget.BudgetMetrics>();
         services.TryAddSingleton<Providers.ProviderHealthMetrics>();
         services.AddOptions<Providers.CircuitBreakerOptions>().Bind(configuration.GetSection(Providers.CircuitBreakerOptions.Section));
+        services.AddOptions<Budget.BudgetLeaseOptions>().Bind(configuration.GetSection(Budget.BudgetLeaseOptions.Section));
         return services;
     }
 }

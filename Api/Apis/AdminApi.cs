@@ -17,10 +17,12 @@ public sealed record BudgetView(
     decimal ReservedUsd,
     decimal RemainingUsd,
     decimal ForecastUsd,
-    int OpenReservations,
     decimal TodaySpentUsd,
     decimal? DailyCapUsd,
-    decimal PeakCommittedUsd);
+    decimal PeakCommittedUsd,
+    decimal InFlightUsd,
+    decimal UnreconciledUsd,
+    IReadOnlyList<LeaseView> Leases);
 
 public sealed record SetCircuitRequest(string? Mode);
 
@@ -69,7 +71,7 @@ public static partial class AdminApi
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/admin").RequireAuthorization(AuthExtensions.AdminPolicy).WithTags("Admin");
-        group.MapGet("/budget/{month}", GetBudgetAsync).WithSummary("The month's limit, spend, open reservations and forecast.");
+        group.MapGet("/budget/{month}", GetBudgetAsync).WithSummary("The month's limit, spend, leases per replica, in-flight and unreconciled amounts, and forecast.");
         group.MapPut("/budget/{month}/limit", SetLimitAsync).WithSummary("Sets the month's hard limit in US dollars (audited).");
         group.MapGet("/budget/{month}/audit", GetBudgetAuditAsync).WithSummary("Who changed the month's limit, when, from and to.");
         group.MapGet("/providers", GetProvidersAsync).WithSummary("Each provider's cluster-wide circuit: state, mode, counts, next probe time.");
@@ -94,7 +96,7 @@ public static partial class AdminApi
             : BadMonth(month);
 
     public static async Task<Results<Ok<BudgetView>, ProblemHttpResult>> SetLimitAsync(
-        string month, SetLimitRequest? body, HttpContext http, IGrainFactory grains, BudgetMonitor monitor, TimeProvider time)
+        string month, SetLimitRequest? body, HttpContext http, IGrainFactory grains, BudgetMonitor monitor, BudgetLeases leases, TimeProvider time)
     {
         if (!MonthPattern().IsMatch(month))
         {
@@ -119,6 +121,7 @@ public static partial class AdminApi
 
         var status = await grains.GetGrain<IBudgetGrain>(month).SetLimitAsync(limit, pacing, http.User.Identity?.Name ?? "unknown");
         monitor.Observe(status); // this replica applies the soft limit to the new numbers at once
+        await leases.RefreshAsync(month); // and its lease the new limit; other replicas within one report period
         return TypedResults.Ok(ToView(status, time.GetUtcNow()));
     }
 
@@ -162,7 +165,8 @@ public static partial class AdminApi
         var elapsed = (decimal)((now - start).TotalSeconds / (end - start).TotalSeconds);
         var forecast = now >= end || elapsed <= 0 ? status.SpentUsd : decimal.Round(status.SpentUsd / Math.Max(elapsed, 0.0001m), 4);
         return new BudgetView(status.Month, status.LimitUsd, status.SpentUsd, status.ReservedUsd, status.RemainingUsd,
-            now < start ? 0 : forecast, status.OpenReservations, status.TodaySpentUsd, status.DailyCapUsd, status.PeakCommittedUsd);
+            now < start ? 0 : forecast, status.TodaySpentUsd, status.DailyCapUsd, status.PeakCommittedUsd,
+            status.InFlightUsd, status.UnreconciledUsd, status.Leases);
     }
 
     private static ProblemHttpResult BadMonth(string month) => Problems.Invalid($"'{month}' is not a month; use yyyy-MM, e.g. 2026-11.");

@@ -36,6 +36,7 @@ public static class ApiHostingExtensions
                 o.ClientKey = cfg["NAVIGATOR_CLIENT_KEY"] is { Length: > 0 } client ? client : o.ClientKey;
                 o.AdminKey = cfg["NAVIGATOR_ADMIN_KEY"] is { Length: > 0 } admin ? admin : o.AdminKey;
             });
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ProvidersOptions>, ProviderPricesValidator>();
         services.AddOptionsWithValidateOnStart<ProvidersOptions, ProvidersOptionsValidator>()
             .BindConfiguration(ProvidersOptions.Section)
             .PostConfigure<IConfiguration>((o, cfg) =>
@@ -79,6 +80,14 @@ public static class ApiHostingExtensions
         services.AddSingleton<InputLimiter>();
         services.AddSingleton<OutputTokenGovernor>();
         services.AddSingleton<BudgetMonitor>();
+        services.AddSingleton<BudgetLeases>();
+        services.AddHostedService(sp => sp.GetRequiredService<BudgetLeases>());
+        services.AddSingleton<ExperimentCache>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExperimentCache>());
+        services.AddSingleton<UserQuotas>();
+        services.AddHostedService(sp => sp.GetRequiredService<UserQuotas>());
+        services.AddSingleton<ProviderOutcomeReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProviderOutcomeReporter>());
         services.AddSingleton<CareerPathPipeline>();
         services.AddSingleton<FeatureConfigCache>();
         services.AddHostedService(sp => sp.GetRequiredService<FeatureConfigCache>());

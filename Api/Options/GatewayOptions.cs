@@ -26,10 +26,6 @@ public sealed class BudgetOptions
 {
     public const string Section = "budget";
 
-    /// <summary>How long an unsettled reservation lives before it is charged in full.</summary>
-    [Range(5, 3600)]
-    public int ReservationTtlSeconds { get; set; } = 60;
-
     /// <summary>Share of the monthly limit (spent + reserved) past which the soft-limit policy applies.</summary>
     [Range(0.0, 1.0)]
     public double SoftLimitRatio { get; set; } = 0.8;

@@ -8,8 +8,6 @@ public sealed class ProvidersOptions
 {
     public const string Section = "providers";
 
-    public string? PricesCheckedOn { get; set; }
-
     [Required, ValidateObjectMembers]
     public ProviderSettings OpenAI { get; set; } = new();
 
@@ -36,9 +34,6 @@ public static class ProviderNames
 
 public sealed class ProviderSettings
 {
-    [Required]
-    public string DefaultModel { get; set; } = "";
-
     public string? CheaperModel { get; set; }
 
     [Range(50, 60_000)]
@@ -55,7 +50,17 @@ public sealed class ProviderSettings
 
     [Required, MinLength(1)]
     public Dictionary<string, ModelPrice> Models { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The model's prices. A model without one is a configuration error, never a provider failure.</summary>
+    public ModelPrice PriceOf(string model) =>
+        Models.TryGetValue(model, out var price)
+            ? price
+            : throw new MissingPriceException(model);
 }
+
+/// <summary>A model is used that config/provider_settings.json gives no price for.</summary>
+public sealed class MissingPriceException(string model)
+    : InvalidOperationException($"No price is configured for model '{model}' in providers:*:models (config/provider_settings.json).");
 
 public sealed class SimulatedProviderSettings
 {
@@ -85,3 +90,17 @@ public sealed class ModelPrice
 
 [OptionsValidator]
 public sealed partial class ProvidersOptionsValidator : IValidateOptions<ProvidersOptions>;
+
+/// <summary>Every model the settings name (the soft limit's cheaper model) has a price, checked at start-up.</summary>
+public sealed class ProviderPricesValidator : IValidateOptions<ProvidersOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ProvidersOptions options)
+    {
+        var missing = ProviderNames.All
+            .Select(p => (Provider: p, Settings: options.Get(p)))
+            .Where(p => p.Settings.CheaperModel is { Length: > 0 } cheaper && !p.Settings.Models.ContainsKey(cheaper))
+            .Select(p => $"providers:{p.Provider}:cheaperModel '{p.Settings.CheaperModel}' has no price in providers:{p.Provider}:models.")
+            .ToList();
+        return missing.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(missing);
+    }
+}

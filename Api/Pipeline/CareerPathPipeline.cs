@@ -2,8 +2,6 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 using Navigator.Api.Options;
 using Navigator.Api.Telemetry;
-using Navigator.Grains.Experiments;
-using Navigator.Grains.Quotas;
 
 namespace Navigator.Api.Pipeline;
 
@@ -13,13 +11,13 @@ namespace Navigator.Api.Pipeline;
 /// Everything it learns goes into the request's <see cref="RequestTelemetry"/>, failures included.
 /// </summary>
 public sealed class CareerPathPipeline(
-    IGrainFactory grains,
     FeatureConfigCache configs,
+    ExperimentCache experiments,
+    UserQuotas quotas,
     InputLimiter limiter,
     IChatClient gateway,
     OutputTokenGovernor governor,
     IOptionsMonitor<RequestOptions> requestOptions,
-    IOptionsMonitor<UserQuotaOptions> quotas,
     TimeProvider time)
 {
     public async Task<CareerPathResponse> ExecuteAsync(CareerPathRequest request, RequestTelemetry telemetry, CancellationToken cancellationToken)
@@ -39,25 +37,19 @@ public sealed class CareerPathPipeline(
             telemetry.SystemPromptVersion = snapshot.SystemPromptVersion;
             telemetry.UserPromptVersion = snapshot.UserPromptVersion;
 
-            // The variant and the user's quota are independent grain calls: ask both at once.
-            var quota = grains.GetGrain<IUserQuotaGrain>($"{request.UserId}/{startedAt.UtcDateTime:yyyy-MM-dd}");
-            var limits = quotas.CurrentValue;
-            var decisionTask = quota.TryStartRequestAsync(limits.RequestsPerDay, limits.TokensPerDay).WaitAsync(token);
-            var assignmentTask = snapshot.Settings.ExperimentId is { } experimentId
-                ? grains.GetGrain<IExperimentGrain>(experimentId).AssignAsync(request.UserId!).WaitAsync(token)
-                : Task.FromResult<VariantAssignment?>(null)!;
-            await Task.WhenAll(decisionTask, assignmentTask);
-            var assignment = await assignmentTask;
+            // Both decided on this replica, from state the grains push or sync: no grain call in steady state.
+            var assignment = snapshot.Settings.ExperimentId is { } experimentId
+                ? await experiments.AssignAsync(experimentId, request.UserId!, token)
+                : null;
             if (assignment is not null)
             {
                 telemetry.ExperimentId = assignment.ExperimentId;
                 telemetry.VariantId = assignment.VariantId;
             }
 
-            var decision = await decisionTask;
-            if (!decision.Allowed)
+            if (await quotas.TryStartAsync(request.UserId!, startedAt, token) is { } refusal)
             {
-                throw new UserQuotaExceededException(decision.Reason!);
+                throw new UserQuotaExceededException(refusal);
             }
 
             var prompt = limiter.Render(snapshot, request.UserProfile!, request.JobMarketData!);
@@ -120,7 +112,7 @@ public sealed class CareerPathPipeline(
                 telemetry.Downgraded = context.Downgraded;
                 telemetry.MaxOutputTokens = context.MaxOutputTokens;
                 // Count the tokens every attempt was charged for against the user's daily quota.
-                _ = quota.AddTokensAsync(telemetry.InputTokens + telemetry.OutputTokens);
+                quotas.AddTokens(request.UserId!, startedAt, telemetry.InputTokens + telemetry.OutputTokens);
             }
         }
         catch (OperationCanceledException) when (deadlineCts.IsCancellationRequested && !cancellationToken.IsCancellationRequested)

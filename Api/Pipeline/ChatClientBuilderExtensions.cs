@@ -10,10 +10,8 @@ public static class ChatClientBuilderExtensions
     public static ChatClientBuilder UseBudget(this ChatClientBuilder builder) =>
         builder.Use((inner, services) => new BudgetChatClient(
             inner,
-            services.GetRequiredService<IGrainFactory>(),
-            services.GetRequiredService<IOptionsMonitor<ProvidersOptions>>(),
-            services.GetRequiredService<IOptionsMonitor<BudgetOptions>>(),
-            services.GetRequiredService<BudgetMonitor>()));
+            services.GetRequiredService<BudgetLeases>(),
+            services.GetRequiredService<IOptionsMonitor<ProvidersOptions>>()));
 
     public static ChatClientBuilder UseSoftLimit(this ChatClientBuilder builder) =>
         builder.Use((inner, services) => new SoftLimitChatClient(
@@ -25,7 +23,7 @@ public static class ChatClientBuilderExtensions
     public static ChatClientBuilder UseHealthReporting(this ChatClientBuilder builder) =>
         builder.Use((inner, services) => new HealthReportingChatClient(
             inner,
-            services.GetRequiredService<IGrainFactory>(),
+            services.GetRequiredService<ProviderOutcomeReporter>(),
             services.GetRequiredService<TimeProvider>()));
 
     public static ChatClientBuilder UseResponseValidation(this ChatClientBuilder builder) =>

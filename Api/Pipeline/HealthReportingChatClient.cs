@@ -4,8 +4,13 @@ using Navigator.Grains.Providers;
 
 namespace Navigator.Api.Pipeline;
 
-/// <summary>Reports each attempt's outcome to the provider's cluster-wide health grain, without waiting for it.</summary>
-public sealed class HealthReportingChatClient(IChatClient inner, IGrainFactory grains, TimeProvider time) : DelegatingChatClient(inner)
+/// <summary>
+/// The boundary of the provider call: everything below this layer is the provider (its SDK, its
+/// answer's validation). Each attempt's outcome goes to the provider's cluster-wide breaker through
+/// <see cref="ProviderOutcomeReporter"/>, without waiting, and any failure from below is wrapped in a
+/// <see cref="ProviderCallException"/> so outer layers can tell a provider's failure from their own.
+/// </summary>
+public sealed class HealthReportingChatClient(IChatClient inner, ProviderOutcomeReporter reporter, TimeProvider time) : DelegatingChatClient(inner)
 {
     public override async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -22,14 +27,12 @@ public sealed class HealthReportingChatClient(IChatClient inner, IGrainFactory g
         {
             kind = ProviderErrorClassifier.Classify(ex);
             retryAfter = ProviderErrorClassifier.RetryAfter(ex);
-            throw;
+            throw new ProviderCallException(kind, retryAfter, (ex as MalformedResponseException)?.Response, ex);
         }
         finally
         {
-            // [OneWay]: the call returns at once; the response never waits on the grain.
-            _ = grains.GetGrain<IProviderHealthGrain>(provider)
-                .RecordAsync(new ProviderCallOutcome(kind, Stopwatch.GetElapsedTime(started).TotalMilliseconds, time.GetUtcNow(),
-                    retryAfter, GatewayCallContext.IsProbe(options)));
+            reporter.Report(provider, new ProviderCallOutcome(kind, Stopwatch.GetElapsedTime(started).TotalMilliseconds, time.GetUtcNow(),
+                retryAfter, GatewayCallContext.IsProbe(options)));
         }
     }
 }

@@ -13,7 +13,7 @@ namespace Navigator.Api.Pipeline;
 /// <item>An open circuit is skipped at once; a half-open one is called only with one of the cluster's probe permits.</item>
 /// <item>Each attempt gets a timeout from the time that remains (capped by the provider's attemptTimeoutMs)
 /// and the provider's model parameters from the feature config.</item>
-/// <item>A budget refusal or the deadline ends the request; any other failure moves on.</item>
+/// <item>Only a provider's own failure (<see cref="ProviderCallException"/>) moves on; a budget refusal, the deadline or any gateway error ends the request.</item>
 /// <item>When every provider failed and one answered 429 with a Retry-After that still fits the deadline,
 /// that provider is tried once more after waiting.</item>
 /// </list>
@@ -117,11 +117,19 @@ public sealed class ProviderFailoverChatClient(
             Record(context, new AttemptRecord(attempt, provider, model.Model, "budget_exhausted", Elapsed(started), 0));
             throw;
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        catch (ProviderCallException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            var kind = ProviderErrorClassifier.Classify(ex);
-            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ProviderErrorClassifier.Describe(kind), Elapsed(started), context.AttemptCostUsd));
-            return (null, kind, ProviderErrorClassifier.RetryAfter(ex));
+            // Only the provider's own failures move on to the next provider. A ledger, storage or
+            // configuration error propagates: it would fail on the next provider too, and paying a
+            // second provider for it would be wrong.
+            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ProviderErrorClassifier.Describe(ex.Kind), Elapsed(started), context.AttemptCostUsd));
+            return (null, ex.Kind, ex.RetryAfter);
+        }
+        catch (ProviderCallException ex) when (ex.InnerException is OperationCanceledException canceled)
+        {
+            // The request's deadline (not the attempt's timeout) cut the call off.
+            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ProviderErrorClassifier.Describe(ex.Kind), Elapsed(started), context.AttemptCostUsd));
+            throw new OperationCanceledException(canceled.Message, canceled, cancellationToken);
         }
     }
 

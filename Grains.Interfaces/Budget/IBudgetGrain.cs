@@ -1,19 +1,21 @@
 namespace Navigator.Grains.Budget;
 
-/// <summary>The cluster-wide cost ledger for one UTC month (key: yyyy-MM), used as reserve-then-settle.</summary>
+/// <summary>
+/// The cluster-wide cost ledger for one UTC month (key: yyyy-MM). It is the single authority over
+/// the month's money, and it hands each API replica a <b>lease</b>: a durable slice of what remains.
+/// Replicas reserve and settle each provider attempt against their lease in memory, and report
+/// what they charged in batches (<see cref="RenewLeaseAsync"/>), so the grain sees a few calls per
+/// replica per second whatever the request rate.
+/// </summary>
 [Alias("Navigator.IBudgetGrain")]
 public interface IBudgetGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Reserves the worst-case cost of one provider attempt. Granted only if spent + reserved +
-    /// amount ≤ limit (and within today's pacing cap), and acknowledged only after the ledger is durable.
+    /// Opens, reports on, renews, grows, shrinks or releases one replica's lease. A report applied twice
+    /// counts once (its sequence number). A grown lease is answered only after it is durable.
     /// </summary>
-    [Alias("Reserve")]
-    Task<ReservationResult> ReserveAsync(string reservationId, decimal amountUsd, TimeSpan ttl);
-
-    /// <summary>Settles a reservation at its actual cost. Idempotent per reservation id.</summary>
-    [Alias("Settle")]
-    Task<SettlementResult> SettleAsync(string reservationId, decimal actualCostUsd);
+    [Alias("RenewLease")]
+    Task<LeaseGrant> RenewLeaseAsync(LeaseReport report);
 
     [Alias("GetStatus")]
     Task<BudgetStatus> GetStatusAsync();
@@ -26,59 +28,88 @@ public interface IBudgetGrain : IGrainWithStringKey
     Task<IReadOnlyList<BudgetAuditEntry>> GetAuditAsync();
 }
 
+/// <summary>
+/// What a replica tells the month's ledger about one lease. Amounts are cumulative for the lease, so
+/// a repeated or reordered report is harmless: only a higher <see cref="Sequence"/> changes anything.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("Navigator.LeaseReport")]
+public sealed record LeaseReport(
+    // The reporting replica, for the budget view.
+    [property: Id(0)] string ReplicaId,
+    // The lease reported on; null opens a new one.
+    [property: Id(1)] string? LeaseId,
+    [property: Id(2)] long Sequence,
+    // Everything settled against the lease so far, at actual cost.
+    [property: Id(3)] decimal ChargedUsd,
+    // Worst cases of the attempts running now, reserved but not settled.
+    [property: Id(4)] decimal InFlightUsd,
+    // The ceiling (charged + in flight + headroom) the replica holds itself to; never above what was granted.
+    [property: Id(5)] decimal CeilingUsd,
+    // Headroom needed now, beyond charged + in flight (an attempt is waiting for it); 0 for a routine report.
+    [property: Id(6)] decimal NeedUsd,
+    // Headroom the replica would like to hold (about 1–2 s of its recent spend).
+    [property: Id(7)] decimal WantUsd,
+    // The replica stops using the lease: it closes once nothing is in flight.
+    [property: Id(8)] bool Release = false);
+
+[GenerateSerializer]
+public enum LeaseOutcome
+{
+    /// <summary>The lease holds at least the headroom that was needed.</summary>
+    Granted = 0,
+    /// <summary>The needed headroom would take spent + leases above the month's limit.</summary>
+    LimitExceeded = 1,
+    /// <summary>The needed headroom would take today's spend above the daily pacing cap.</summary>
+    DailyCapExceeded = 2,
+    /// <summary>The lease had expired (or was released) and is closed; the report was reconciled. Open a new lease.</summary>
+    Closed = 3,
+}
+
+[GenerateSerializer, Immutable, Alias("Navigator.LeaseGrant")]
+public sealed record LeaseGrant(
+    [property: Id(0)] LeaseOutcome Outcome,
+    [property: Id(1)] string? LeaseId,
+    // The most that charged + in flight may reach on this lease.
+    [property: Id(2)] decimal CeilingUsd,
+    // How long after the report was sent the grain keeps the lease; replicas stop using it earlier.
+    [property: Id(3)] TimeSpan ValidFor,
+    [property: Id(4)] BudgetStatus Status);
+
 [GenerateSerializer, Immutable, Alias("Navigator.BudgetStatus")]
 public sealed record BudgetStatus(
     [property: Id(0)] string Month,
     [property: Id(1)] decimal LimitUsd,
     [property: Id(2)] decimal SpentUsd,
+    // Set aside in leases and not yet charged: granted minus charged, summed over open leases.
     [property: Id(3)] decimal ReservedUsd,
-    [property: Id(4)] int OpenReservations,
+    [property: Id(4)] IReadOnlyList<LeaseView> Leases,
     [property: Id(5)] decimal TodaySpentUsd,
     [property: Id(6)] decimal? DailyCapUsd,
-    [property: Id(7)] decimal PeakCommittedUsd)
+    [property: Id(7)] decimal PeakCommittedUsd,
+    // Charged for expired leases beyond what their replicas reported; a late report corrects it.
+    [property: Id(8)] decimal UnreconciledUsd)
 {
     public decimal RemainingUsd => Math.Max(0m, LimitUsd - SpentUsd - ReservedUsd);
 
-    /// <summary>Share of the limit spent or reserved, in [0, ∞).</summary>
+    /// <summary>Share of the limit spent or set aside, in [0, ∞).</summary>
     public decimal Utilization => LimitUsd <= 0 ? 1m : (SpentUsd + ReservedUsd) / LimitUsd;
+
+    /// <summary>Worst cases of the attempts in flight on all replicas, as last reported.</summary>
+    public decimal InFlightUsd => Leases.Sum(l => l.InFlightUsd);
 }
 
-[GenerateSerializer]
-public enum ReservationOutcome
+/// <summary>One open lease as the budget view shows it.</summary>
+[GenerateSerializer, Immutable, Alias("Navigator.LeaseView")]
+public sealed record LeaseView(
+    [property: Id(0)] string LeaseId,
+    [property: Id(1)] string ReplicaId,
+    [property: Id(2)] decimal GrantedUsd,
+    [property: Id(3)] decimal ChargedUsd,
+    [property: Id(4)] decimal InFlightUsd,
+    [property: Id(5)] DateTimeOffset ExpiresAt)
 {
-    Granted = 0,
-    /// <summary>Granting it would take spent + reserved above the month's limit.</summary>
-    LimitExceeded = 1,
-    /// <summary>The id was already settled; a settled reservation cannot be reopened.</summary>
-    AlreadySettled = 2,
-    /// <summary>Granting it would take today's spend above the daily pacing cap.</summary>
-    DailyCapExceeded = 3,
+    public decimal OutstandingUsd => Math.Max(0m, GrantedUsd - ChargedUsd);
 }
-
-[GenerateSerializer, Immutable, Alias("Navigator.ReservationResult")]
-public sealed record ReservationResult(
-    [property: Id(0)] ReservationOutcome Outcome,
-    [property: Id(1)] BudgetStatus Status)
-{
-    public bool Granted => Outcome == ReservationOutcome.Granted;
-}
-
-[GenerateSerializer]
-public enum SettlementOutcome
-{
-    Settled = 0,
-    /// <summary>The same id was settled before; nothing changed.</summary>
-    AlreadySettled = 1,
-    /// <summary>The reservation had expired and been charged at its reserved amount; the charge was corrected to the actual cost.</summary>
-    SettledAfterExpiry = 2,
-    /// <summary>No reservation with this id is known.</summary>
-    Unknown = 3,
-}
-
-[GenerateSerializer, Immutable, Alias("Navigator.SettlementResult")]
-public sealed record SettlementResult(
-    [property: Id(0)] SettlementOutcome Outcome,
-    [property: Id(1)] BudgetStatus Status);
 
 [GenerateSerializer, Immutable, Alias("Navigator.BudgetAuditEntry")]
 public sealed record BudgetAuditEntry(

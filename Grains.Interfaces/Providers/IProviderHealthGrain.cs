@@ -8,9 +8,12 @@ namespace Navigator.Grains.Providers;
 [Alias("Navigator.IProviderHealthGrain")]
 public interface IProviderHealthGrain : IGrainWithStringKey
 {
-    /// <summary>Reports one call's outcome. One-way: the caller never waits for the breaker.</summary>
-    [Alias("Record"), OneWay]
-    Task RecordAsync(ProviderCallOutcome outcome);
+    /// <summary>
+    /// Reports a replica's call outcomes since its last report, oldest first. The breaker counts
+    /// each one exactly as if it had arrived alone. One-way: the caller never waits for the breaker.
+    /// </summary>
+    [Alias("RecordBatch"), OneWay]
+    Task RecordBatchAsync(IReadOnlyList<ProviderCallOutcome> outcomes);
 
     [Alias("GetStatus")]
     Task<CircuitSnapshot> GetStatusAsync();

@@ -1,23 +1,26 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Navigator.Grains.Seed;
 
 namespace Navigator.Grains.Budget;
 
 /// <summary>
-/// The month's ledger.
+/// The month's ledger: the single authority that leases slices of the budget to API replicas.
 /// <para>
-/// <b>Group commit.</b> A reservation is acknowledged only after the ledger holding it is durable,
+/// <b>Group commit.</b> A lease that grows is answered only once the ledger holding it is durable,
 /// but one storage write per call would cap throughput at the storage latency. The grain is
 /// therefore reentrant: each call checks and changes the in-memory ledger synchronously (so the
 /// invariant is checked atomically, as Orleans runs one turn at a time), then waits for the next
 /// storage write. One writer loop writes a snapshot of the ledger taken between turns; every call
-/// whose change that snapshot holds is then acknowledged together. If a write fails, all waiting
-/// calls fail and the grain deactivates, so the next call reloads the last durable ledger.
+/// whose change that snapshot holds is then answered together. Reports that only move charges are
+/// written the same way but answered at once: the lease still sets their money aside, and the
+/// replica's next report carries the same cumulative totals. If a write fails, all waiting calls
+/// fail and the grain deactivates, so the next call reloads the last durable ledger.
 /// </para>
 /// <para>
-/// <b>Expiry.</b> A reminder (durable across restarts) and a timer sweep reservations whose caller
-/// never settled and charge them in full.
+/// <b>Expiry.</b> A timer (and a reminder, durable across restarts, while leases are open) closes
+/// leases whose replica stopped reporting, and charges what they set aside but never reported.
 /// </para>
 /// </summary>
 [Reentrant]
@@ -25,10 +28,11 @@ public sealed partial class BudgetGrain(
     [PersistentState("budget", "ledger")] IPersistentState<BudgetState> state,
     ISeedSource seed,
     BudgetMetrics metrics,
+    IOptions<BudgetLeaseOptions> options,
     TimeProvider time,
     ILogger<BudgetGrain> logger) : Grain, IBudgetGrain, IRemindable
 {
-    private const string ExpiryReminder = "expire-reservations";
+    private const string ExpiryReminder = "expire-leases";
     private static readonly TimeSpan SweepPeriod = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ReminderPeriod = TimeSpan.FromMinutes(1);
 
@@ -56,35 +60,29 @@ public sealed partial class BudgetGrain(
         this.RegisterGrainTimer(SweepAsync, new GrainTimerCreationOptions(SweepPeriod, SweepPeriod) { Interleave = true });
     }
 
-    public async Task<ReservationResult> ReserveAsync(string reservationId, decimal amountUsd, TimeSpan ttl)
+    public async Task<LeaseGrant> RenewLeaseAsync(LeaseReport report)
     {
         ThrowIfFaulted();
-        // Expiry is left to the 1 s sweep: scanning the ledger on every reservation would make the hot path O(ledger size).
         var now = time.GetUtcNow();
-        var outcome = BudgetLedger.TryReserve(Month, _ledger, reservationId, amountUsd, now, now + ttl);
+        var ttl = options.Value.LeaseTtl;
+        var result = BudgetLedger.Renew(Month, _ledger, report, now, ttl, () => $"{report.ReplicaId}/{Guid.NewGuid():N}");
         var status = BudgetLedger.Status(Month, _ledger, now);
-        if (outcome == ReservationOutcome.Granted)
+        if (result.Changed)
         {
-            await CommitAsync();
+            RaiseAlerts();
+            var commit = CommitAsync();
+            if (result.Grew)
+            {
+                await commit;
+            }
+        }
+
+        if (_ledger.Leases.Count > 0)
+        {
             await EnsureReminderAsync();
         }
 
-        return new ReservationResult(outcome, status);
-    }
-
-    public async Task<SettlementResult> SettleAsync(string reservationId, decimal actualCostUsd)
-    {
-        ThrowIfFaulted();
-        var now = time.GetUtcNow();
-        var outcome = BudgetLedger.Settle(_ledger, reservationId, actualCostUsd, now);
-        var status = BudgetLedger.Status(Month, _ledger, now);
-        if (outcome is SettlementOutcome.Settled or SettlementOutcome.SettledAfterExpiry)
-        {
-            RaiseAlerts();
-            await CommitAsync();
-        }
-
-        return new SettlementResult(outcome, status);
+        return new LeaseGrant(result.Outcome, result.LeaseId, result.CeilingUsd, ttl, status);
     }
 
     public Task<BudgetStatus> GetStatusAsync() => Task.FromResult(BudgetLedger.Status(Month, _ledger, time.GetUtcNow()));
@@ -94,12 +92,12 @@ public sealed partial class BudgetGrain(
         ArgumentOutOfRangeException.ThrowIfNegative(limitUsd);
         ThrowIfFaulted();
         var now = time.GetUtcNow();
-        _ledger.Audit.Add(new BudgetAuditEntry(now, actor, "set-limit", _ledger.LimitUsd, limitUsd));
+        BudgetLedger.AddAudit(_ledger, new BudgetAuditEntry(now, actor, "set-limit", _ledger.LimitUsd, limitUsd));
         _ledger.LimitUsd = limitUsd;
         if (dailyPacingFactor is { } factor)
         {
             ArgumentOutOfRangeException.ThrowIfNegative(factor);
-            _ledger.Audit.Add(new BudgetAuditEntry(now, actor, "set-pacing", _ledger.DailyPacingFactor, factor));
+            BudgetLedger.AddAudit(_ledger, new BudgetAuditEntry(now, actor, "set-pacing", _ledger.DailyPacingFactor, factor));
             _ledger.DailyPacingFactor = factor;
         }
 
@@ -114,10 +112,10 @@ public sealed partial class BudgetGrain(
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         await SweepAsync(CancellationToken.None);
-        if (_ledger.Open.Count == 0 && _reminderRegistered)
+        if (_ledger.Leases.Count == 0 && _reminderRegistered)
         {
-            // Nothing left to expire: stop waking the grain until the next reservation. The flag is
-            // cleared first, so a reservation that arrives meanwhile (the grain is reentrant) registers again.
+            // Nothing left to expire: stop waking the grain until the next lease. The flag is
+            // cleared first, so a lease that opens meanwhile (the grain is reentrant) registers again.
             _reminderRegistered = false;
             var reminder = await this.GetReminder(ExpiryReminder);
             if (reminder is not null)
@@ -125,9 +123,9 @@ public sealed partial class BudgetGrain(
                 await this.UnregisterReminder(reminder);
             }
 
-            if (_ledger.Open.Count > 0)
+            if (_ledger.Leases.Count > 0)
             {
-                // A reservation registered meanwhile may have been removed by the call above: register again.
+                // A lease opened meanwhile may have been removed by the call above: register again.
                 _reminderRegistered = false;
                 await EnsureReminderAsync();
             }
@@ -228,7 +226,7 @@ public sealed partial class BudgetGrain(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Budget {Month}: {Count} unsettled reservations expired and were charged in full")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Budget {Month}: {Count} leases expired without a final report; what they set aside was charged")]
     private partial void LogExpired(string month, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "BUDGET ALERT {Month}: {Percent}% of the monthly limit spent (${Spent} of ${Limit})")]

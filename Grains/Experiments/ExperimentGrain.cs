@@ -25,18 +25,5 @@ public sealed class ExperimentGrain(
         }
     }
 
-    public Task<VariantAssignment> AssignAsync(string userId)
-    {
-        var id = this.GetPrimaryKeyString();
-        var definition = state.State.Definition;
-        if (definition is null || definition.Status != "running")
-        {
-            return Task.FromResult(new VariantAssignment(id, null, null));
-        }
-
-        var variant = VariantAssigner.Pick(definition, userId);
-        return Task.FromResult(new VariantAssignment(id, variant?.Id, variant?.Provider));
-    }
-
     public Task<ExperimentDefinition?> GetDefinitionAsync() => Task.FromResult(state.State.Definition);
 }

@@ -52,11 +52,18 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
         return Task.CompletedTask;
     }
 
-    public async Task RecordAsync(ProviderCallOutcome outcome)
+    public async Task RecordBatchAsync(IReadOnlyList<ProviderCallOutcome> outcomes)
     {
-        var before = _breaker.State;
-        if (_breaker.Record(outcome, _time.GetUtcNow()))
+        var changed = false;
+        foreach (var outcome in outcomes)
         {
+            var before = _breaker.State;
+            if (!_breaker.Record(outcome, _time.GetUtcNow()))
+            {
+                continue;
+            }
+
+            changed = true;
             if (_breaker.State == CircuitState.Open)
             {
                 _metrics.Tripped(Provider, outcome.Kind);
@@ -71,7 +78,10 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
             {
                 LogChanged(Provider, before, _breaker.State);
             }
+        }
 
+        if (changed)
+        {
             await PushAsync();
         }
     }

@@ -1,35 +1,54 @@
 namespace Navigator.Grains.Quotas;
 
-/// <summary>
-/// A per-user, per-day counter. It is held in memory, not persisted: a quota is a fairness
-/// limit, not money, and a silo loss at worst resets one day's counts for the users it hosted.
-/// The grain deactivates when idle, which frees it after the day is over.
-/// </summary>
-public sealed class UserQuotaGrain : Grain, IUserQuotaGrain
+[GenerateSerializer, Alias("Navigator.UserQuotaState")]
+public sealed class UserQuotaState
 {
-    private int _requests;
-    private long _tokens;
+    /// <summary>Each replica's cumulative counts for the day: bounded by the number of replicas.</summary>
+    [Id(0)] public Dictionary<string, QuotaUsage> Replicas { get; set; } = new(StringComparer.Ordinal);
+}
 
-    public Task<QuotaDecision> TryStartRequestAsync(int requestsPerDay, long tokensPerDay)
+/// <summary>
+/// A per-user, per-day usage counter fed by the replicas' syncs. The state is written behind, at
+/// most every <see cref="WritePeriod"/> and when the grain deactivates, so a silo loss forgets at most
+/// that much; the replicas' next syncs carry their cumulative counts and restore it. The grain
+/// deactivates when idle, which frees it after the day is over.
+/// </summary>
+public sealed class UserQuotaGrain(
+    [PersistentState("quota", "config")] IPersistentState<UserQuotaState> state) : Grain, IUserQuotaGrain
+{
+    public static readonly TimeSpan WritePeriod = TimeSpan.FromSeconds(5);
+
+    private bool _dirty;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        string? reason = _requests >= requestsPerDay
-            ? $"The daily limit of {requestsPerDay} requests is used up."
-            : _tokens >= tokensPerDay
-                ? $"The daily limit of {tokensPerDay} tokens is used up."
-                : null;
-        if (reason is null)
-        {
-            _requests++;
-        }
-
-        return Task.FromResult(new QuotaDecision(reason is null, reason, new QuotaUsage(_requests, _tokens)));
-    }
-
-    public Task AddTokensAsync(long tokens)
-    {
-        _tokens += Math.Max(0, tokens);
+        this.RegisterGrainTimer(WriteBehindAsync, new GrainTimerCreationOptions(WritePeriod, WritePeriod));
         return Task.CompletedTask;
     }
 
-    public Task<QuotaUsage> GetUsageAsync() => Task.FromResult(new QuotaUsage(_requests, _tokens));
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        await WriteBehindAsync(cancellationToken);
+
+    public Task<QuotaUsage> SyncAsync(string replicaId, QuotaUsage replicaCounts)
+    {
+        var known = state.State.Replicas.GetValueOrDefault(replicaId) ?? QuotaUsage.Zero;
+        // Counts only grow: a late or repeated sync never takes any back.
+        var merged = new QuotaUsage(Math.Max(known.Requests, replicaCounts.Requests), Math.Max(known.Tokens, replicaCounts.Tokens));
+        if (merged != known)
+        {
+            state.State.Replicas[replicaId] = merged;
+            _dirty = true;
+        }
+
+        return Task.FromResult(state.State.Replicas.Values.Aggregate(QuotaUsage.Zero, (sum, r) => sum.Plus(r)));
+    }
+
+    private async Task WriteBehindAsync(CancellationToken cancellationToken)
+    {
+        if (_dirty)
+        {
+            _dirty = false;
+            await state.WriteStateAsync(cancellationToken);
+        }
+    }
 }

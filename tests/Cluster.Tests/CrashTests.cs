@@ -8,7 +8,7 @@ namespace Navigator.Cluster.Tests;
 public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
-    public async Task Acknowledged_reservations_and_spend_survive_kill_9_and_expired_ones_are_charged()
+    public async Task Acknowledged_leases_and_spend_survive_kill_9_and_expired_ones_are_charged_then_reconciled()
     {
         var clusterId = TestStorage.NewServiceId("crash");
         var serviceId = TestStorage.NewServiceId("crash");
@@ -16,18 +16,19 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
 
         var first = await SiloProcess.StartAsync(clusterId, serviceId);
         BudgetStatus before;
+        TestLease[] open = [];
         using (var client = await TestSilo.StartClientAsync(clusterId, serviceId))
         {
             var budget = client.ClusterClient().GetGrain<IBudgetGrain>(month);
             await budget.SetLimitAsync(100m, 0m, "test");
-            Assert.True((await budget.ReserveAsync("settled", 1.50m, TimeSpan.FromMinutes(10))).Granted);
-            await budget.SettleAsync("settled", 0.75m);
-            // Three reservations acknowledged, then the silo dies before anyone settles them.
-            var acknowledged = await Task.WhenAll(
-                budget.ReserveAsync("open-1", 2m, TimeSpan.FromSeconds(6)),
-                budget.ReserveAsync("open-2", 3m, TimeSpan.FromSeconds(6)),
-                budget.ReserveAsync("open-3", 4m, TimeSpan.FromSeconds(6)));
-            Assert.All(acknowledged, r => Assert.True(r.Granted));
+            open = [.. Enumerable.Range(1, 3).Select(i => new TestLease(budget, $"replica-{i}"))];
+            var settled = new TestLease(budget, "replica-0");
+            Assert.Equal(LeaseOutcome.Granted, (await settled.NeedAsync(1.50m)).Outcome);
+            await settled.ReportAsync(0.75m, release: true);
+            // Three leases acknowledged, then the silo dies at once: nothing but the acknowledgement
+            // itself stands between the grant and the kill.
+            var acknowledged = await Task.WhenAll(open.Zip([2m, 3m, 4m], (lease, need) => lease.NeedAsync(need)));
+            Assert.All(acknowledged, g => Assert.Equal(LeaseOutcome.Granted, g.Outcome));
             before = await budget.GetStatusAsync();
             first.Kill();
             await client.StopAsync(CancellationToken.None);
@@ -47,10 +48,10 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.Equal(100m, after.LimitUsd);
             Assert.Equal(0.75m, after.SpentUsd);
             Assert.Equal(9m, after.ReservedUsd);
-            Assert.Equal(3, after.OpenReservations);
+            Assert.Equal(3, after.Leases.Count);
             Assert.Equal(before.PeakCommittedUsd, after.PeakCommittedUsd);
 
-            // Nobody settles them: once their 6 s are up they are charged in full.
+            // Their replicas never report again: once their 4 s are up they are charged in full.
             var deadline = Stopwatch.StartNew();
             output.WriteLine($"client connected after {restart.ElapsedMilliseconds} ms");
             BudgetStatus expired;
@@ -59,13 +60,16 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
                 await Task.Delay(250);
                 expired = await budget.GetStatusAsync();
             }
-            while (expired.OpenReservations > 0 && deadline.Elapsed < TimeSpan.FromSeconds(30));
+            while (expired.Leases.Count > 0 && deadline.Elapsed < TimeSpan.FromSeconds(30));
 
-            Assert.Equal(0, expired.OpenReservations);
+            Assert.Empty(expired.Leases);
             Assert.Equal(9.75m, expired.SpentUsd);
-            // A caller that settles late corrects the charge to the actual cost.
-            Assert.Equal(SettlementOutcome.SettledAfterExpiry, (await budget.SettleAsync("open-1", 0.5m)).Outcome);
-            Assert.Equal(8.25m, (await budget.GetStatusAsync()).SpentUsd);
+            Assert.Equal(9m, expired.UnreconciledUsd);
+            // A replica that reports late corrects the charge to what it really spent.
+            Assert.Equal(LeaseOutcome.Closed, (await open[0].Through(budget).ReportAsync(0.5m)).Outcome);
+            var reconciled = await budget.GetStatusAsync();
+            Assert.Equal(8.25m, reconciled.SpentUsd);
+            Assert.Equal(7m, reconciled.UnreconciledUsd);
             await client.StopAsync(CancellationToken.None);
         }
     }

@@ -51,6 +51,8 @@ public sealed class SiloProcess : IAsyncDisposable
                 ["Orleans__Dashboard"] = "false",
                 ["Silo__HttpPort"] = httpPort.ToString(CultureInfo.InvariantCulture),
                 ["Logging__LogLevel__Default"] = "Warning",
+                // Leases whose replica stopped reporting expire within the tests' patience.
+                ["budgetLeases__leaseTtlSeconds"] = "4",
             },
         };
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the silo process.");

@@ -1,6 +1,7 @@
 using Navigator.Grains.Budget;
 using Navigator.Grains.Experiments;
 using Navigator.Grains.PromptConfig;
+using Navigator.Testing;
 
 namespace Navigator.Grains.Tests;
 
@@ -37,15 +38,15 @@ public sealed class GrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Experiment_assignment_is_sticky_and_chooses_the_provider()
+    public async Task Experiment_definition_is_seeded_and_assigns_sticky_variants_with_their_provider()
     {
-        var grain = fixture.Client.GetGrain<IExperimentGrain>("provider_comparison");
+        var definition = await fixture.Client.GetGrain<IExperimentGrain>("provider_comparison").GetDefinitionAsync();
+        Assert.NotNull(definition);
+        Assert.True(definition.IsRunning);
         var providers = new HashSet<string?>();
         for (var i = 0; i < 50; i++)
         {
-            var first = await grain.AssignAsync($"user-{i}");
-            var again = await grain.AssignAsync($"user-{i}");
-            Assert.Equal(first, again);
+            var first = definition.Assign($"user-{i}");
             Assert.Contains(first.VariantId, new[] { "variant_a", "variant_b" });
             Assert.Equal(first.VariantId == "variant_a" ? "openai" : "anthropic", first.Provider);
             providers.Add(first.Provider);
@@ -55,42 +56,59 @@ public sealed class GrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Unknown_experiment_assigns_no_variant()
+    public async Task Unknown_experiment_has_no_definition()
     {
-        var assignment = await fixture.Client.GetGrain<IExperimentGrain>($"missing-{Guid.NewGuid():N}").AssignAsync("u1");
-        Assert.Null(assignment.VariantId);
-        Assert.Null(assignment.Provider);
+        Assert.Null(await fixture.Client.GetGrain<IExperimentGrain>($"missing-{Guid.NewGuid():N}").GetDefinitionAsync());
     }
 
     [Fact]
-    public async Task Budget_never_grants_past_the_limit_under_concurrency()
+    public async Task Leases_never_grow_past_the_limit_under_concurrency()
     {
         var month = $"t-{Guid.NewGuid():N}";
         var budget = fixture.Client.GetGrain<IBudgetGrain>(month);
         await budget.SetLimitAsync(10m, null, "test");
 
-        // 200 concurrent reservations of $0.30 against $10: exactly 33 fit.
-        var results = await Task.WhenAll(Enumerable.Range(0, 200)
-            .Select(i => budget.ReserveAsync($"r{i}", 0.30m, TimeSpan.FromMinutes(5))));
+        // 200 replicas each ask for a lease of exactly $0.30 at once, against $10: exactly 33 fit.
+        var leases = Enumerable.Range(0, 200).Select(i => new TestLease(budget, $"replica-{i}")).ToList();
+        var grants = await Task.WhenAll(leases.Select(l => l.NeedAsync(0.30m)));
 
-        var granted = results.Count(r => r.Granted);
-        Assert.Equal(33, granted);
-        Assert.All(results.Where(r => !r.Granted), r => Assert.Equal(ReservationOutcome.LimitExceeded, r.Outcome));
+        var granted = Enumerable.Range(0, 200).Where(i => grants[i].Outcome == LeaseOutcome.Granted).ToList();
+        Assert.Equal(33, granted.Count);
+        Assert.All(grants.Where(g => g.Outcome != LeaseOutcome.Granted), g => Assert.Equal(LeaseOutcome.LimitExceeded, g.Outcome));
+        // The first refused one holds the last $0.10 (for attempts that would still fit); nothing more was set aside.
         var status = await budget.GetStatusAsync();
-        Assert.Equal(9.90m, status.ReservedUsd);
-        Assert.True(status.SpentUsd + status.ReservedUsd <= status.LimitUsd);
+        Assert.Equal(10.00m, status.ReservedUsd);
+        Assert.Equal(10.00m, status.PeakCommittedUsd);
+        Assert.Equal(0.10m, grants.Where(g => g.Outcome != LeaseOutcome.Granted).Sum(g => g.CeilingUsd));
 
-        // Settle each granted one at a lower actual cost; settling twice changes nothing.
-        var grantedIds = Enumerable.Range(0, 200).Where(i => results[i].Granted).Select(i => $"r{i}").ToList();
-        await Task.WhenAll(grantedIds.Select(id => budget.SettleAsync(id, 0.10m)));
-        var again = await budget.SettleAsync(grantedIds[0], 0.10m);
-        Assert.Equal(SettlementOutcome.AlreadySettled, again.Outcome);
+        // Each granted lease reports $0.10 charged and returns the rest, the others return theirs unused;
+        // repeating a report changes nothing.
+        await Task.WhenAll(Enumerable.Range(0, 200).Where(i => leases[i].LeaseId is not null)
+            .Select(i => leases[i].ReportAsync(granted.Contains(i) ? 0.10m : 0m, release: true)));
+        Assert.Equal(LeaseOutcome.Closed, (await leases[granted[0]].RepeatAsync()).Outcome);
 
         status = await budget.GetStatusAsync();
         Assert.Equal(3.30m, status.SpentUsd);
         Assert.Equal(0m, status.ReservedUsd);
-        Assert.Equal(0, status.OpenReservations);
+        Assert.Empty(status.Leases);
     }
+
+    [Fact]
+    public async Task A_report_applied_twice_counts_once()
+    {
+        var budget = fixture.Client.GetGrain<IBudgetGrain>($"t-{Guid.NewGuid():N}");
+        await budget.SetLimitAsync(10m, 0m, "test");
+        var lease = new TestLease(budget);
+        Assert.Equal(LeaseOutcome.Granted, (await lease.NeedAsync(2m)).Outcome);
+        await lease.ReportAsync(0.5m, inFlightUsd: 0.25m);
+        await lease.RepeatAsync();
+        var status = await budget.GetStatusAsync();
+        Assert.Equal(0.5m, status.SpentUsd);
+        Assert.Equal(1.5m, status.ReservedUsd);
+        Assert.Equal(0.25m, status.InFlightUsd);
+        Assert.Equal(lease.LeaseId, Assert.Single(status.Leases).LeaseId);
+    }
+
 }
 
 [Collection(ClusterCollection.Name)]
@@ -121,10 +139,11 @@ public sealed class BudgetAlertTests(ClusterFixture fixture)
 
         var budget = fixture.Client.GetGrain<Budget.IBudgetGrain>(month);
         await budget.SetLimitAsync(1m, 0m, "test");
-        foreach (var (id, cost) in new[] { ("a", 0.3m), ("b", 0.3m), ("c", 0.1m), ("d", 0.25m) })
+        var lease = new TestLease(budget);
+        foreach (var cost in new[] { 0.3m, 0.3m, 0.1m, 0.25m })
         {
-            Assert.True((await budget.ReserveAsync(id, cost, TimeSpan.FromMinutes(1))).Granted);
-            await budget.SettleAsync(id, cost);
+            Assert.Equal(LeaseOutcome.Granted, (await lease.NeedAsync(cost)).Outcome);
+            await lease.ReportAsync(cost);
         }
 
         // Spend went 0.3 → 0.6 (50% crossed) → 0.7 → 0.95 (80% crossed); 100% was never reached.

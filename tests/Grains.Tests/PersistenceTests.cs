@@ -15,15 +15,17 @@ public sealed class PersistenceTests
         var month = "2026-11";
 
         BudgetStatus before;
+        TestLease lease;
         await using (var silo = await TestSilo.StartAsync(clusterId, serviceId))
         {
             using var client = await silo.StartClientAsync();
             var budget = client.ClusterClient().GetGrain<IBudgetGrain>(month);
             Assert.Equal(5000m, (await budget.GetStatusAsync()).LimitUsd); // seeded from rate_limits.json
             await budget.SetLimitAsync(100m, null, "test");
-            Assert.True((await budget.ReserveAsync("settled", 2.5m, TimeSpan.FromMinutes(10))).Granted);
-            await budget.SettleAsync("settled", 1.25m);
-            Assert.True((await budget.ReserveAsync("open", 3m, TimeSpan.FromMinutes(10))).Granted);
+            lease = new TestLease(budget);
+            Assert.Equal(LeaseOutcome.Granted, (await lease.NeedAsync(2.5m)).Outcome);
+            await lease.ReportAsync(1.25m);
+            Assert.Equal(LeaseOutcome.Granted, (await new TestLease(budget, "other-replica").NeedAsync(3m)).Outcome);
             before = await budget.GetStatusAsync();
             await client.StopAsync();
         }
@@ -34,12 +36,15 @@ public sealed class PersistenceTests
             var budget = client.ClusterClient().GetGrain<IBudgetGrain>(month);
             var after = await budget.GetStatusAsync();
 
-            Assert.Equal(before, after);
             Assert.Equal(100m, after.LimitUsd);
             Assert.Equal(1.25m, after.SpentUsd);
-            Assert.Equal(3m, after.ReservedUsd);
-            // The settled id is remembered too: settling it again is a no-op.
-            Assert.Equal(SettlementOutcome.AlreadySettled, (await budget.SettleAsync("settled", 9m)).Outcome);
+            // $1.25 left on the first lease, $3 on the second.
+            Assert.Equal(4.25m, after.ReservedUsd);
+            Assert.Equal(before.PeakCommittedUsd, after.PeakCommittedUsd);
+            Assert.Equal(before.Leases.Select(l => (l.LeaseId, l.GrantedUsd, l.ChargedUsd)), after.Leases.Select(l => (l.LeaseId, l.GrantedUsd, l.ChargedUsd)));
+            // The lease's last sequence number is durable too: repeating the last report changes nothing.
+            await lease.Through(budget).RepeatAsync();
+            Assert.Equal(1.25m, (await budget.GetStatusAsync()).SpentUsd);
             await client.StopAsync();
         }
     }

@@ -54,7 +54,7 @@ public sealed class ApiLogicTests
     [Fact]
     public void Budget_view_forecasts_from_the_pace_so_far()
     {
-        var status = new BudgetStatus("2026-11", 5000m, 900m, 10m, 2, 30m, 500m, 910m);
+        var status = new BudgetStatus("2026-11", 5000m, 900m, 10m, [], 30m, 500m, 910m, 0m);
         // Half of November has passed: the forecast doubles the spend.
         var view = AdminApi.ToView(status, new DateTimeOffset(2026, 11, 16, 0, 0, 0, TimeSpan.Zero));
         Assert.Equal(1800m, view.ForecastUsd);

@@ -67,11 +67,11 @@ public sealed class TokenLimiterTests
     {
         var monitor = new BudgetMonitor(Meters());
         Assert.Null(monitor.Utilization("2026-11"));
-        monitor.Observe(new BudgetStatus("2026-11", 100m, 50m, 30m, 1, 0m, null, 80m));
-        monitor.Observe(new BudgetStatus("2026-11", 100m, 40m, 0m, 0, 0m, null, 80m)); // older: less spent
+        monitor.Observe(new BudgetStatus("2026-11", 100m, 50m, 30m, [], 0m, null, 80m, 0m));
+        monitor.Observe(new BudgetStatus("2026-11", 100m, 40m, 0m, [], 0m, null, 80m, 0m)); // older: less spent
         Assert.Equal(0.8m, monitor.Utilization("2026-11"));
         Assert.Null(monitor.Utilization("2026-12"));
-        monitor.Observe(new BudgetStatus("2026-12", 100m, 1m, 0m, 0, 0m, null, 1m));
+        monitor.Observe(new BudgetStatus("2026-12", 100m, 1m, 0m, [], 0m, null, 1m, 0m));
         Assert.Equal(0.01m, monitor.Utilization("2026-12"));
     }
 
