@@ -27,13 +27,17 @@ public static class SiloHostingExtensions
         var orleans = config.GetSection("Orleans");
         var onKubernetes = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST"));
 
-        // The breaker's settings live beside the provider settings; configuration overrides them.
-        var providerSettings = Path.Combine(AppContext.BaseDirectory, "seed", "config", "provider_settings.json");
-        if (File.Exists(providerSettings))
+        // The breaker's settings live beside the provider settings, the lease TTL beside the budget;
+        // configuration overrides both.
+        foreach (var file in new[] { "provider_settings.json", "rate_limits.json" })
         {
-            var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = providerSettings, Optional = true };
-            source.ResolveFileProvider();
-            builder.Configuration.Sources.Insert(0, source);
+            var path = Path.Combine(AppContext.BaseDirectory, "seed", "config", file);
+            if (File.Exists(path))
+            {
+                var source = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource { Path = path, Optional = true };
+                source.ResolveFileProvider();
+                builder.Configuration.Sources.Insert(0, source);
+            }
         }
 
         builder.Services.AddNavigatorGrains(config);
