@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Durable reserve+settle pairs per second on one month's BudgetGrain, against Azurite.
-# Starts its own Azurite (free ports, temporary data) and one silo process on loopback, runs
-# tools/LedgerBench for each concurrency level, and stops everything. Bounded by time.
-# Usage: tools/bench/ledger-bench.sh [seconds-per-level=10] [levels=1,16,256]
+# The month's ledger under the lease protocol: simulated replicas reserve and settle N requests on
+# their leases in memory and report every 250 ms to one month's BudgetGrain. Prints the ledger
+# blob's size and a lease renewal's latency before and after, and checks spent = N x the cost.
+# Starts its own Azurite (free ports, temporary data) and one silo process on loopback, and stops
+# everything. Bounded by a timeout.
+# Usage: tools/bench/ledger-bench.sh [requests=100000] [replicas=2]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/dev/services.sh
 
-SECONDS_PER_LEVEL=${1:-10}
-LEVELS=${2:-1,16,256}
+REQUESTS=${1:-100000}
+REPLICAS=${2:-2}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/navigator-bench.XXXXXX")
 cleanup() {
   stop_started
@@ -28,5 +30,5 @@ export ConnectionStrings__AzureStorage Orleans__ClusterId=bench Orleans__Service
 ConnectionStrings__AzureStorage=$(azurite_connection_string "$BLOB_PORT" "$TABLE_PORT")
 Logging__LogLevel__Default=Warning start_silo_process "$WORK/silo.log"
 
-echo "Ledger benchmark: $(nproc) cores, ${SECONDS_PER_LEVEL}s per level, Azurite $(node_modules/.bin/azurite --version 2>/dev/null || echo '?')"
-timeout $(( SECONDS_PER_LEVEL * 10 + 120 )) dotnet tools/LedgerBench/bin/Release/net10.0/Navigator.LedgerBench.dll "$SECONDS_PER_LEVEL" "$LEVELS"
+echo "Ledger benchmark: $(nproc) cores, $REQUESTS requests over $REPLICAS replicas, Azurite $(node_modules/.bin/azurite --version 2>/dev/null || echo '?')"
+timeout 600 dotnet tools/LedgerBench/bin/Release/net10.0/Navigator.LedgerBench.dll "$REQUESTS" "$REPLICAS"
