@@ -79,6 +79,9 @@ public abstract class ClusterWithReplicas(string name, int replicaCount) : IAsyn
 
     public IReadOnlyList<ApiReplica> Replicas { get; private set; } = [];
 
+    /// <summary>One more replica in the same cluster, owned (and disposed) by the caller.</summary>
+    public ApiReplica NewReplica() => new(_silo!, ApiSettings);
+
     public async Task InitializeAsync()
     {
         await StartDependenciesAsync();

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Navigator.Api.Apis;
 
 namespace Navigator.Api.Tests;
@@ -234,3 +235,95 @@ public sealed class HardCapConcurrencyTests(TwoReplicaFixture fixture, Xunit.Abs
         }
     }
 }
+
+/// <summary>The month's last dollars, and a replica that stops, across two replicas.</summary>
+[Collection(ReplicaCollection.Name)]
+public sealed class BudgetLeaseApiTests(TwoReplicaFixture fixture, Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static readonly string Month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static object Body(int i) => new
+    {
+        userId = $"lease-{i}",
+        userProfile = "Software Engineer, 5 years, Python/Java, interested in AI/ML",
+        jobMarketData = "AI Engineer: $120k-180k, ML Engineer: $130k-200k",
+        provider = "openai",
+    };
+
+    [Fact]
+    public async Task Requests_are_served_until_at_least_99_percent_of_the_limit_is_spent_and_never_more()
+    {
+        var admin = fixture.Replicas[0].Client(ApiReplica.AdminKey);
+        var before = await BudgetReports.QuietAsync(admin, Month);
+        // A worst case is about $0.009 and a served request costs about $0.002: $1 is some 500 requests,
+        // and the last 1% ($0.01) is about one worst case.
+        var limit = before.SpentUsd + before.ReservedUsd + 1.00m;
+        (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = limit, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
+        try
+        {
+            var clients = fixture.Replicas.Select(r => r.Client()).ToArray();
+            decimal charged = 0;
+            int served = 0, refused = 0;
+            // Until the first refusal: a 429 while more than 1% is left would mean money stranded on a replica.
+            for (var i = 0; refused == 0 && i < 4000; i += 8)
+            {
+                // Eight at a time, spread over both replicas.
+                var batch = await Task.WhenAll(Enumerable.Range(i, 8).Select(async n =>
+                {
+                    var response = await clients[n % 2].PostAsJsonAsync("/v1/career-paths", Body(n));
+                    return (response.StatusCode, Body: JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+                }));
+                Assert.All(batch, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.TooManyRequests }));
+                var ok = batch.Where(r => r.StatusCode == HttpStatusCode.OK).ToList();
+                served += ok.Count;
+                charged += ok.Sum(r => r.Body["meta"]!["costUsd"]!.GetValue<decimal>());
+                refused += batch.Length - ok.Count;
+            }
+
+            var after = await BudgetReports.WaitForSpentAsync(admin, Month, before.SpentUsd + charged);
+            Assert.True(refused > 0, "the limit was never reached");
+            output.WriteLine($"{served} served before the first refusal; spent {after.SpentUsd - before.SpentUsd} of {limit - before.SpentUsd}; peak {after.PeakCommittedUsd}");
+            Assert.Equal(before.SpentUsd + charged, after.SpentUsd);
+            Assert.True(after.SpentUsd >= limit * 0.99m, $"only {after.SpentUsd} of {limit} spent");
+            Assert.True(after.PeakCommittedUsd <= limit, $"peak {after.PeakCommittedUsd} > limit {limit}");
+        }
+        finally
+        {
+            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 5000, dailyPacingFactor = 3 })).EnsureSuccessStatusCode();
+        }
+    }
+
+    [Fact]
+    public async Task A_replica_that_stops_reports_everything_and_returns_its_lease()
+    {
+        var admin = fixture.Replicas[0].Client(ApiReplica.AdminKey);
+        var before = await BudgetReports.QuietAsync(admin, Month);
+        var replica = fixture.NewReplica();
+        decimal charged = 0;
+        string replicaId;
+        try
+        {
+            var client = replica.Client();
+            replicaId = replica.Services.GetRequiredService<Pipeline.BudgetLeases>().ReplicaId;
+            for (var i = 0; i < 10; i++)
+            {
+                var response = await client.PostAsJsonAsync("/v1/career-paths", Body(10_000 + i));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                charged += JsonNode.Parse(await response.Content.ReadAsStringAsync())!["meta"]!["costUsd"]!.GetValue<decimal>();
+            }
+
+            Assert.True(charged > 0);
+        }
+        finally
+        {
+            await replica.DisposeAsync(); // a graceful stop, as on SIGTERM
+        }
+
+        // No waiting for a report period: the stop reported the last charges and returned the lease.
+        var after = (await admin.GetFromJsonAsync<BudgetView>($"/admin/budget/{Month}"))!;
+        Assert.Equal(before.SpentUsd + charged, after.SpentUsd);
+        Assert.DoesNotContain(after.Leases, l => l.ReplicaId == replicaId);
+        Assert.Equal(before.UnreconciledUsd, after.UnreconciledUsd);
+    }
+}
+

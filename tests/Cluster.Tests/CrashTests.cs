@@ -89,3 +89,56 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
         }
     }
 }
+
+/// <summary>An API replica killed with its lease in hand.</summary>
+public sealed class ReplicaCrashTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_killed_replicas_lease_is_charged_at_expiry_shown_as_unreconciled_and_the_limit_holds()
+    {
+        var clusterId = TestStorage.NewServiceId("replica-crash");
+        var serviceId = TestStorage.NewServiceId("replica-crash");
+        await using var silo = await SiloProcess.StartAsync(clusterId, serviceId);
+        using var client = await TestSilo.StartClientAsync(clusterId, serviceId);
+        var budget = client.ClusterClient().GetGrain<IBudgetGrain>(DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture));
+        await budget.SetLimitAsync(10m, 0m, "test");
+
+        await using var api = await ApiProcess.StartAsync(clusterId, serviceId);
+        using var http = new HttpClient { BaseAddress = api.BaseAddress };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "dev-client-key");
+        decimal served = 0;
+        for (var i = 0; i < 5; i++)
+        {
+            var response = await http.PostAsync("/v1/career-paths", new StringContent(
+                $$"""{"userId":"crash-{{i}}","userProfile":"Data analyst, 4 years of SQL","jobMarketData":"Data Engineer: $120k-170k","provider":"openai"}""",
+                System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+            served += System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!["meta"]!["costUsd"]!.GetValue<decimal>();
+        }
+
+        var held = await budget.GetStatusAsync();
+        var lease = Assert.Single(held.Leases);
+        api.Kill();
+        output.WriteLine($"killed the replica holding ${lease.GrantedUsd} (charged ${lease.ChargedUsd} reported); it served ${served}");
+
+        // Nobody reports again: at expiry (4 s here) the lease is closed and what it set aside is charged.
+        var clock = Stopwatch.StartNew();
+        BudgetStatus after;
+        do
+        {
+            await Task.Delay(250);
+            after = await budget.GetStatusAsync();
+        }
+        while (after.Leases.Count > 0 && clock.Elapsed < TimeSpan.FromSeconds(30));
+
+        output.WriteLine($"lease closed after {clock.ElapsedMilliseconds} ms: spent {after.SpentUsd}, unreconciled {after.UnreconciledUsd}");
+        Assert.Empty(after.Leases);
+        // Charged in full: at least what it served, at most what the lease held; the unreported part is unreconciled.
+        Assert.InRange(after.SpentUsd, served, lease.GrantedUsd);
+        Assert.True(after.UnreconciledUsd > 0);
+        Assert.True(after.SpentUsd - after.UnreconciledUsd <= served);
+        Assert.True(after.PeakCommittedUsd <= after.LimitUsd);
+        Assert.True(after.SpentUsd + after.ReservedUsd <= after.LimitUsd);
+        await client.StopAsync(CancellationToken.None);
+    }
+}
