@@ -25,6 +25,10 @@ public sealed partial class ProviderOutcomeReporter(IGrainFactory grains, ILogge
         }
     }
 
+    /// <summary>Outcomes of a provider queued for the next batch.</summary>
+    public IReadOnlyList<ProviderCallOutcome> Pending(string provider) =>
+        _pending.TryGetValue(provider, out var queue) ? [.. queue] : [];
+
     /// <summary>Sends what is queued for every provider.</summary>
     public void FlushAll()
     {

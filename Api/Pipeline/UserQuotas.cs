@@ -8,14 +8,17 @@ namespace Navigator.Api.Pipeline;
 /// <summary>
 /// Per-user daily quotas, decided on this replica. Each user's day has a local entry: what this
 /// replica counted, and what the other replicas had counted at the last sync with the user's
-/// <see cref="IUserQuotaGrain"/>. Only a user's first request on this replica that day, or a refusal
-/// based on counts older than <see cref="SyncPeriod"/>, waits for the grain; changed entries are
-/// synced in the background every <see cref="SyncPeriod"/>.
+/// <see cref="IUserQuotaGrain"/>. Entries with new counts are synced in the background every
+/// <see cref="SyncPeriod"/>, and each sync brings back the others' counts. A request waits for the
+/// grain only when the user's entry was synced more than <see cref="StaleAfter"/> ago (the user's
+/// first request of the day on this replica, or a user who has been quiet here), or to confirm a
+/// refusal on counts older than <see cref="SyncPeriod"/>.
 /// <para>
-/// <b>Overshoot bound.</b> A replica admits a request when its own count plus the others' last
-/// synced counts is under the limit. Over a day, a user can therefore exceed the request quota by at
-/// most the requests the other replicas admitted for that user within one sync period and one sync
-/// round trip; with R replicas, never by more than (R − 1) × the limit.
+/// <b>Overshoot bound.</b> A replica admits a request when its own count plus the others' counts
+/// as of its last sync (at most <see cref="StaleAfter"/> old) is under the limit. A user can therefore
+/// exceed the daily request quota by at most the requests the other replicas admitted for that user
+/// within the last <see cref="StaleAfter"/> plus one sync period; with R replicas, never by more than
+/// (R − 1) × the limit.
 /// </para>
 /// </summary>
 public sealed partial class UserQuotas(
@@ -27,15 +30,19 @@ public sealed partial class UserQuotas(
 {
     public static readonly TimeSpan SyncPeriod = TimeSpan.FromSeconds(1);
 
+    /// <summary>A user's entry synced longer ago than this is synced before it decides (a local miss).</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(5);
+
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
     /// <summary>Counts one request if the user is under both daily limits; otherwise returns why not and counts nothing.</summary>
     public async ValueTask<string?> TryStartAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var key = $"{userId}/{now.UtcDateTime:yyyy-MM-dd}";
-        if (!_entries.TryGetValue(key, out var entry))
+        var entry = _entries.GetOrAdd(key, k => new Entry(k));
+        if (time.GetUtcNow() - entry.SyncedAt > StaleAfter)
         {
-            entry = _entries.GetOrAdd(key, k => new Entry(k));
+            // First request of the day here, or the user has been quiet here: learn what the other replicas counted.
             await SyncAsync(entry).WaitAsync(cancellationToken);
         }
 

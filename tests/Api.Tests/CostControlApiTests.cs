@@ -327,3 +327,40 @@ public sealed class BudgetLeaseApiTests(TwoReplicaFixture fixture, Xunit.Abstrac
     }
 }
 
+/// <summary>Per-user quotas counted on each replica and synced cluster-wide.</summary>
+[Collection(ReplicaCollection.Name)]
+public sealed class ClusterQuotaTests(TwoReplicaFixture fixture)
+{
+    [Fact]
+    public async Task A_users_requests_on_one_replica_count_on_the_other_after_one_sync()
+    {
+        var user = $"quota-{Guid.NewGuid():N}";
+        var body = new
+        {
+            userId = user,
+            userProfile = "Data analyst, 4 years of SQL and Python",
+            jobMarketData = "Data Engineer: $120k-170k",
+        };
+        var (a, b) = (fixture.Replicas[0].Client(), fixture.Replicas[1].Client());
+        for (var i = 0; i < 12; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await a.PostAsJsonAsync("/v1/career-paths", body)).StatusCode);
+        }
+
+        // Replica A syncs its counts within a second; replica B reads them on its first request for this user.
+        await Task.Delay(Pipeline.UserQuotas.SyncPeriod * 1.5);
+        var served = 0;
+        HttpResponseMessage response;
+        while ((response = await b.PostAsJsonAsync("/v1/career-paths", body)).StatusCode == HttpStatusCode.OK && served < 50)
+        {
+            served++;
+        }
+
+        Assert.Equal(ApiReplica.PerUserRequestsPerDay - 12, served);
+        Assert.Equal(HttpStatusCode.TooManyRequests, response.StatusCode);
+        // And A refuses too, once its own view of the user is old enough to be refreshed first.
+        await Task.Delay(Pipeline.UserQuotas.StaleAfter + Pipeline.UserQuotas.SyncPeriod);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await a.PostAsJsonAsync("/v1/career-paths", body)).StatusCode);
+    }
+}
+

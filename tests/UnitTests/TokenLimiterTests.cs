@@ -1,6 +1,4 @@
 using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Navigator.Api.Options;
 using Navigator.Api.Pipeline;
 using Navigator.Grains.Budget;
@@ -9,10 +7,10 @@ namespace Navigator.UnitTests;
 
 public sealed class TokenLimiterTests
 {
-    private static IMeterFactory Meters() => new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+    private static IMeterFactory Meters() => TestDoubles.Meters();
 
     private static OutputTokenGovernor Governor(int window = 10) =>
-        new(new StaticOptions<TokenLimiterOptions>(new TokenLimiterOptions { RollingWindow = window }), Meters());
+        new(TestDoubles.Options(new TokenLimiterOptions { RollingWindow = window }), Meters());
 
     [Fact]
     public void Max_tokens_stays_at_the_configured_value_while_the_average_is_on_target()
@@ -73,14 +71,5 @@ public sealed class TokenLimiterTests
         Assert.Null(monitor.Utilization("2026-12"));
         monitor.Observe(new BudgetStatus("2026-12", 100m, 1m, 0m, [], 0m, null, 1m, 0m));
         Assert.Equal(0.01m, monitor.Utilization("2026-12"));
-    }
-
-    private sealed class StaticOptions<T>(T value) : IOptionsMonitor<T>
-    {
-        public T CurrentValue => value;
-
-        public T Get(string? name) => value;
-
-        public IDisposable? OnChange(Action<T, string?> listener) => null;
     }
 }
