@@ -9,7 +9,8 @@ builder.AddNavigatorApi();
 var app = builder.Build();
 app.UseNavigatorApi();
 app.MapCareerPathsApi();
-app.MapAdminApi();
+app.MapBudgetAdminApi();
+app.MapProvidersAdminApi();
 app.MapFeaturesAdminApi();
 app.Run();
 

@@ -67,7 +67,7 @@ public static partial class CareerPathsApi
         if (problem is not null)
         {
             telemetry.Status = problem.StatusCode;
-            telemetry.Outcome = problem.StatusCode == StatusCodes.Status413PayloadTooLarge ? "too_large" : "invalid";
+            telemetry.Outcome = problem.StatusCode == StatusCodes.Status413PayloadTooLarge ? RequestOutcome.TooLarge : RequestOutcome.Invalid;
             telemetry.Error = problem.ProblemDetails.Detail;
             return problem;
         }
@@ -79,40 +79,40 @@ public static partial class CareerPathsApi
             // real cost is still settled and recorded. Only the request deadline cancels it.
             var response = await pipeline.ExecuteAsync(request, telemetry, CancellationToken.None);
             (telemetry.Status, telemetry.Outcome) = http.RequestAborted.IsCancellationRequested
-                ? (StatusCodeClientClosed, "client_closed")
-                : (StatusCodes.Status200OK, "success");
+                ? (StatusCodeClientClosed, RequestOutcome.ClientClosed)
+                : (StatusCodes.Status200OK, RequestOutcome.Success);
             return TypedResults.Ok(response);
         }
         catch (BudgetExhaustedException ex) when (ex.DailyCap)
         {
             Problems.SetRetryAfter(http, Problems.UntilNextUtcDay(telemetry.Timestamp));
-            return Fail(telemetry, "daily_budget_exhausted", StatusCodes.Status429TooManyRequests, Problems.DailyBudgetExhausted, "Daily budget share exhausted", ex.Message);
+            return Fail(telemetry, RequestOutcome.DailyBudgetExhausted, StatusCodes.Status429TooManyRequests, Problems.DailyBudgetExhausted, "Daily budget share exhausted", ex.Message);
         }
         catch (BudgetExhaustedException ex)
         {
             Problems.SetRetryAfter(http, Problems.UntilNextUtcMonth(telemetry.Timestamp));
-            return Fail(telemetry, "budget_exhausted", StatusCodes.Status429TooManyRequests, Problems.BudgetExhausted, "Monthly budget exhausted", ex.Message);
+            return Fail(telemetry, RequestOutcome.BudgetExhausted, StatusCodes.Status429TooManyRequests, Problems.BudgetExhausted, "Monthly budget exhausted", ex.Message);
         }
         catch (UserQuotaExceededException ex)
         {
             Problems.SetRetryAfter(http, Problems.UntilNextUtcDay(telemetry.Timestamp));
-            return Fail(telemetry, "user_quota", StatusCodes.Status429TooManyRequests, Problems.UserQuotaExceeded, "Daily user quota exceeded", ex.Message);
+            return Fail(telemetry, RequestOutcome.UserQuota, StatusCodes.Status429TooManyRequests, Problems.UserQuotaExceeded, "Daily user quota exceeded", ex.Message);
         }
         catch (NoProviderAvailableException ex)
         {
             Problems.SetRetryAfter(http, ex.RetryAfter);
-            return Fail(telemetry, "no_provider", StatusCodes.Status503ServiceUnavailable, Problems.NoProvider, "No provider available",
-                $"{ex.Message} Attempts: {string.Join(", ", ex.Attempts.Select(a => $"{a.Provider}={a.Outcome}"))}.");
+            return Fail(telemetry, RequestOutcome.NoProvider, StatusCodes.Status503ServiceUnavailable, Problems.NoProvider, "No provider available",
+                $"{ex.Message} Attempts: {string.Join(", ", ex.Attempts.Select(a => $"{a.Provider}={a.Outcome.Label()}"))}.");
         }
         catch (DeadlineExceededException ex)
         {
-            return Fail(telemetry, "deadline", StatusCodes.Status504GatewayTimeout, Problems.Deadline, "Deadline exceeded", ex.Message);
+            return Fail(telemetry, RequestOutcome.Deadline, StatusCodes.Status504GatewayTimeout, Problems.Deadline, "Deadline exceeded", ex.Message);
         }
         catch (Exception ex)
         {
             LogPipelineFailure(logger, ex, telemetry.RequestId);
             telemetry.Status = StatusCodes.Status500InternalServerError;
-            telemetry.Outcome = "error";
+            telemetry.Outcome = RequestOutcome.Error;
             telemetry.Error = ex.Message;
             throw;
         }
@@ -202,7 +202,7 @@ public static partial class CareerPathsApi
         TypedResults.Problem($"The request body is larger than {maxBytes} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge,
             title: "Request body too large", type: Problems.TooLarge);
 
-    private static ProblemHttpResult Fail(RequestTelemetry telemetry, string outcome, int status, string type, string title, string detail)
+    private static ProblemHttpResult Fail(RequestTelemetry telemetry, RequestOutcome outcome, int status, string type, string title, string detail)
     {
         telemetry.Status = status;
         telemetry.Outcome = outcome;

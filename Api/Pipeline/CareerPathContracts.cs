@@ -24,7 +24,7 @@ public sealed record AttemptRecord(
     int Attempt,
     string Provider,
     string Model,
-    string Outcome,
+    AttemptOutcome Outcome,
     double LatencyMs,
     decimal CostUsd);
 

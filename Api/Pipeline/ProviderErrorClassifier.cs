@@ -54,16 +54,4 @@ public static class ProviderErrorClassifier
         >= 400 => ProviderCallKind.ClientError,
         _ => ProviderCallKind.ServerError,
     };
-
-    public static string Describe(ProviderCallKind kind) => kind switch
-    {
-        ProviderCallKind.Success => "success",
-        ProviderCallKind.ServerError => "server_error",
-        ProviderCallKind.Timeout => "timeout",
-        ProviderCallKind.RateLimited => "rate_limited",
-        ProviderCallKind.AuthFailure => "auth_failure",
-        ProviderCallKind.ClientError => "client_error",
-        ProviderCallKind.MalformedResponse => "malformed_response",
-        _ => "unknown",
-    };
 }

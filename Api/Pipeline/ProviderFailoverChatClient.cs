@@ -80,7 +80,7 @@ public sealed class ProviderFailoverChatClient(
         if (decision == CircuitDecision.Skip
             || (decision == CircuitDecision.Probe && !await circuits.TryAcquireProbeAsync(provider, cancellationToken)))
         {
-            Record(context, new AttemptRecord(attempt, provider, model.Model, "circuit_open", 0, 0));
+            Record(context, new AttemptRecord(attempt, provider, model.Model, AttemptOutcome.CircuitOpen, 0, 0));
             return (null, null, null);
         }
 
@@ -109,12 +109,12 @@ public sealed class ProviderFailoverChatClient(
         try
         {
             var response = await providers[provider].GetResponseAsync(messages, attemptOptions, attemptCts.Token);
-            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, "success", Elapsed(started), context.AttemptCostUsd));
+            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, AttemptOutcome.Success, Elapsed(started), context.AttemptCostUsd));
             return (response, ProviderCallKind.Success, null);
         }
         catch (BudgetExhaustedException)
         {
-            Record(context, new AttemptRecord(attempt, provider, model.Model, "budget_exhausted", Elapsed(started), 0));
+            Record(context, new AttemptRecord(attempt, provider, model.Model, AttemptOutcome.BudgetExhausted, Elapsed(started), 0));
             throw;
         }
         catch (ProviderCallException ex) when (!cancellationToken.IsCancellationRequested)
@@ -122,13 +122,13 @@ public sealed class ProviderFailoverChatClient(
             // Only the provider's own failures move on to the next provider. A ledger, storage or
             // configuration error propagates: it would fail on the next provider too, and paying a
             // second provider for it would be wrong.
-            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ProviderErrorClassifier.Describe(ex.Kind), Elapsed(started), context.AttemptCostUsd));
+            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ex.Kind.ToAttemptOutcome(), Elapsed(started), context.AttemptCostUsd));
             return (null, ex.Kind, ex.RetryAfter);
         }
         catch (ProviderCallException ex) when (ex.InnerException is OperationCanceledException canceled)
         {
             // The request's deadline (not the attempt's timeout) cut the call off.
-            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ProviderErrorClassifier.Describe(ex.Kind), Elapsed(started), context.AttemptCostUsd));
+            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ex.Kind.ToAttemptOutcome(), Elapsed(started), context.AttemptCostUsd));
             throw new OperationCanceledException(canceled.Message, canceled, cancellationToken);
         }
     }

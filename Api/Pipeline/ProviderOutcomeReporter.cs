@@ -93,7 +93,7 @@ public sealed partial class ProviderOutcomeReporter(IGrainFactory grains, ILogge
 /// request to the next provider; anything else (ledger, storage, configuration) ends the request.
 /// </summary>
 public sealed class ProviderCallException(ProviderCallKind kind, TimeSpan? retryAfter, Microsoft.Extensions.AI.ChatResponse? response, Exception inner)
-    : Exception($"The provider call failed ({ProviderErrorClassifier.Describe(kind)}): {inner.Message}", inner)
+    : Exception($"The provider call failed ({kind.ToAttemptOutcome().Label()}): {inner.Message}", inner)
 {
     public ProviderCallKind Kind { get; } = kind;
 

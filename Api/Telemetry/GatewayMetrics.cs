@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Navigator.Api.Pipeline;
 
 namespace Navigator.Api.Telemetry;
 
@@ -21,8 +22,10 @@ public sealed class GatewayMetrics
     private readonly Histogram<double> _providerLatency;
 
     /// <summary>Outcomes that are refusals by policy or validation, counted in navigator_rejections_total.</summary>
-    public static readonly IReadOnlySet<string> RejectionOutcomes =
-        new HashSet<string>(StringComparer.Ordinal) { "invalid", "too_large", "budget_exhausted", "daily_budget_exhausted", "user_quota" };
+    public static readonly IReadOnlySet<RequestOutcome> RejectionOutcomes = new HashSet<RequestOutcome>
+    {
+        RequestOutcome.Invalid, RequestOutcome.TooLarge, RequestOutcome.BudgetExhausted, RequestOutcome.DailyBudgetExhausted, RequestOutcome.UserQuota,
+    };
 
     public GatewayMetrics(IMeterFactory meters)
     {
@@ -39,17 +42,17 @@ public sealed class GatewayMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3] });
     }
 
-    public void RecordAttempt(Pipeline.AttemptRecord attempt, bool isFailover)
+    public void RecordAttempt(AttemptRecord attempt, bool isFailover)
     {
         var provider = new KeyValuePair<string, object?>("provider", attempt.Provider);
-        var outcome = new KeyValuePair<string, object?>("outcome", attempt.Outcome);
+        var outcome = new KeyValuePair<string, object?>("outcome", attempt.Outcome.Label());
         _attempts.Add(1, provider, outcome);
         if (isFailover)
         {
             _failovers.Add(1, provider);
         }
 
-        if (attempt.Outcome != "circuit_open")
+        if (attempt.Outcome != AttemptOutcome.CircuitOpen)
         {
             _providerLatency.Record(attempt.LatencyMs / 1000.0, provider, outcome);
         }
@@ -57,12 +60,12 @@ public sealed class GatewayMetrics
 
     public void RecordRequest(RequestTelemetry t)
     {
-        var outcome = new KeyValuePair<string, object?>("outcome", t.Outcome);
+        var outcome = new KeyValuePair<string, object?>("outcome", t.Outcome.Label());
         var provider = new KeyValuePair<string, object?>("provider", t.Provider ?? "none");
         _requests.Add(1, outcome, provider);
         if (RejectionOutcomes.Contains(t.Outcome))
         {
-            _rejections.Add(1, new KeyValuePair<string, object?>("reason", t.Outcome));
+            _rejections.Add(1, new KeyValuePair<string, object?>("reason", t.Outcome.Label()));
         }
 
         _duration.Record(t.LatencyMs / 1000.0, outcome);

@@ -9,7 +9,7 @@ public sealed class RequestTelemetry
     public string RequestId { get; set; } = "";
     public string? UserId { get; set; }
     public int Status { get; set; }
-    public string Outcome { get; set; } = "unknown";
+    public RequestOutcome Outcome { get; set; }
     public string? Error { get; set; }
     public string? FeatureVersion { get; set; }
     public string? SystemPromptVersion { get; set; }

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Navigator.Grains.Providers;
 
 /// <summary>
@@ -52,20 +54,22 @@ public enum ProviderCallKind
     MalformedResponse = 6,
 }
 
-[GenerateSerializer]
+/// <summary>A circuit's state; the labels are the admin API's.</summary>
+[GenerateSerializer, JsonConverter(typeof(JsonStringEnumConverter<CircuitState>))]
 public enum CircuitState
 {
-    Closed = 0,
-    HalfOpen = 1,
-    Open = 2,
+    [JsonStringEnumMemberName("closed")] Closed = 0,
+    [JsonStringEnumMemberName("halfOpen")] HalfOpen = 1,
+    [JsonStringEnumMemberName("open")] Open = 2,
 }
 
-[GenerateSerializer]
+/// <summary>An operator's override of a circuit; the labels are the admin API's.</summary>
+[GenerateSerializer, JsonConverter(typeof(JsonStringEnumConverter<CircuitMode>))]
 public enum CircuitMode
 {
-    Auto = 0,
-    ForceOpen = 1,
-    ForceClosed = 2,
+    [JsonStringEnumMemberName("auto")] Auto = 0,
+    [JsonStringEnumMemberName("forceOpen")] ForceOpen = 1,
+    [JsonStringEnumMemberName("forceClosed")] ForceClosed = 2,
 }
 
 [GenerateSerializer, Immutable, Alias("Navigator.ProviderCallOutcome")]

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Navigator.Grains.Experiments;
+using Navigator.Grains.PromptConfig;
 
 namespace Navigator.Grains.Seed;
 
@@ -106,9 +107,4 @@ public sealed class FileSeedSource(IOptions<SeedOptions> options) : ISeedSource
             ? budget.Deserialize<BudgetPolicy>(new JsonSerializerOptions(JsonSerializerDefaults.Web)) ?? BudgetPolicy.Default
             : BudgetPolicy.Default;
     }
-}
-
-public static class PromptKey
-{
-    public static string For(string kind, string version) => $"{kind}/{version}";
 }

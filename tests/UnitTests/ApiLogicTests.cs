@@ -56,9 +56,9 @@ public sealed class ApiLogicTests
     {
         var status = new BudgetStatus("2026-11", 5000m, 900m, 10m, [], 30m, 500m, 910m, 0m);
         // Half of November has passed: the forecast doubles the spend.
-        var view = AdminApi.ToView(status, new DateTimeOffset(2026, 11, 16, 0, 0, 0, TimeSpan.Zero));
+        var view = BudgetAdminApi.ToView(status, new DateTimeOffset(2026, 11, 16, 0, 0, 0, TimeSpan.Zero));
         Assert.Equal(1800m, view.ForecastUsd);
         Assert.Equal(4090m, view.RemainingUsd);
-        Assert.Equal(900m, AdminApi.ToView(status, new DateTimeOffset(2026, 12, 5, 0, 0, 0, TimeSpan.Zero)).ForecastUsd);
+        Assert.Equal(900m, BudgetAdminApi.ToView(status, new DateTimeOffset(2026, 12, 5, 0, 0, 0, TimeSpan.Zero)).ForecastUsd);
     }
 }

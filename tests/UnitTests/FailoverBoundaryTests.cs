@@ -25,7 +25,7 @@ public sealed class FailoverBoundaryTests
         var response = await failover.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions()));
 
         Assert.Equal("ok", response.Text);
-        Assert.Equal(["server_error", "success"], context.Attempts.Select(a => a.Outcome));
+        Assert.Equal([AttemptOutcome.ServerError, AttemptOutcome.Success], context.Attempts.Select(a => a.Outcome));
         Assert.Equal(1, anthropic.Calls);
         Assert.Equal(ProviderCallKind.ServerError, Assert.Single(reporter.Pending("openai")).Kind);
     }
