@@ -43,78 +43,98 @@ public static partial class CareerPathsApi
         ILoggerFactory loggers)
     {
         var started = time.GetTimestamp();
-        var telemetry = new RequestTelemetry { Timestamp = time.GetUtcNow(), RequestId = $"req_{Guid.CreateVersion7():N}" };
-        http.Response.Headers["X-Request-Id"] = telemetry.RequestId;
+        var timestamp = time.GetUtcNow();
+        var requestId = $"req_{Guid.CreateVersion7():N}";
+        http.Response.Headers["X-Request-Id"] = requestId;
         Results<Ok<CareerPathResponse>, ProblemHttpResult> result;
+        Ending end;
         try
         {
-            result = await HandleAsync(http, pipeline, options.CurrentValue, telemetry, loggers.CreateLogger(typeof(CareerPathsApi)));
+            (result, end) = await HandleAsync(http, pipeline, options.CurrentValue, requestId, timestamp, started, time, loggers.CreateLogger(typeof(CareerPathsApi)));
         }
-        finally
+        catch (Exception ex)
         {
-            telemetry.LatencyMs = (long)time.GetElapsedTime(started).TotalMilliseconds;
+            // Reading the body failed (the client went away mid-upload, say): still one line for the request.
+            Record(new Ending(null, StatusCodes.Status500InternalServerError, RequestOutcome.Error, ex.Message, (long)time.GetElapsedTime(started).TotalMilliseconds, null));
+            throw;
+        }
+
+        Record(end);
+        return result;
+
+        // The one place the request's line is made: the response's meta.latencyMs is the same number.
+        void Record(Ending e)
+        {
+            var telemetry = RequestTelemetry.Of(timestamp, requestId, e.UserId, e.Status, e.Result, e.Error, e.LatencyMs, e.Outcome);
             telemetryLog.Write(telemetry);
             metrics.RecordRequest(telemetry);
         }
-
-        return result;
     }
 
-    private static async Task<Results<Ok<CareerPathResponse>, ProblemHttpResult>> HandleAsync(
-        HttpContext http, CareerPathPipeline pipeline, RequestOptions options, RequestTelemetry telemetry, ILogger logger)
+    /// <summary>How a request ended, for its telemetry line.</summary>
+    private sealed record Ending(string? UserId, int Status, RequestOutcome Result, string? Error, long LatencyMs, CareerPathOutcome? Outcome);
+
+    private static async Task<(Results<Ok<CareerPathResponse>, ProblemHttpResult> Result, Ending End)> HandleAsync(
+        HttpContext http, CareerPathPipeline pipeline, RequestOptions options, string requestId, DateTimeOffset timestamp, long started,
+        TimeProvider time, ILogger logger)
     {
         var (request, problem) = await ReadRequestAsync(http.Request, options.MaxBodyBytes);
         if (problem is not null)
         {
-            telemetry.Status = problem.StatusCode;
-            telemetry.Outcome = problem.StatusCode == StatusCodes.Status413PayloadTooLarge ? RequestOutcome.TooLarge : RequestOutcome.Invalid;
-            telemetry.Error = problem.ProblemDetails.Detail;
-            return problem;
+            var invalid = problem.StatusCode == StatusCodes.Status413PayloadTooLarge ? RequestOutcome.TooLarge : RequestOutcome.Invalid;
+            return (problem, new Ending(null, problem.StatusCode, invalid, problem.ProblemDetails.Detail, Elapsed(), null));
         }
 
-        telemetry.UserId = request!.UserId;
         try
         {
             // Not the request's abort token: a client that hangs up does not stop the provider call, so its
             // real cost is still settled and recorded. Only the request deadline cancels it.
-            var response = await pipeline.ExecuteAsync(request, telemetry, CancellationToken.None);
-            (telemetry.Status, telemetry.Outcome) = http.RequestAborted.IsCancellationRequested
+            var outcome = await pipeline.ExecuteAsync(request!, requestId, timestamp, CancellationToken.None);
+            var latency = Elapsed();
+            var (status, result) = http.RequestAborted.IsCancellationRequested
                 ? (StatusCodeClientClosed, RequestOutcome.ClientClosed)
                 : (StatusCodes.Status200OK, RequestOutcome.Success);
-            return TypedResults.Ok(response);
+            return (TypedResults.Ok(outcome.ToResponse(requestId, latency)), new Ending(request!.UserId, status, result, null, latency, outcome));
         }
-        catch (BudgetExhaustedException ex) when (ex.DailyCap)
+        catch (CareerPathFailedException failed)
         {
-            Problems.SetRetryAfter(http, Problems.UntilNextUtcDay(telemetry.Timestamp));
-            return Fail(telemetry, RequestOutcome.DailyBudgetExhausted, StatusCodes.Status429TooManyRequests, Problems.DailyBudgetExhausted, "Daily budget share exhausted", ex.Message);
+            var (result, status, type, title, detail) = Describe(http, failed.InnerException!, timestamp);
+            if (result == RequestOutcome.Error)
+            {
+                LogPipelineFailure(logger, failed.InnerException!, requestId);
+            }
+
+            var ending = new Ending(request!.UserId, status, result, detail, Elapsed(), failed.Outcome);
+            return (TypedResults.Problem(detail, statusCode: status, title: title, type: type,
+                extensions: new Dictionary<string, object?> { ["requestId"] = requestId }), ending);
         }
-        catch (BudgetExhaustedException ex)
+
+        long Elapsed() => (long)time.GetElapsedTime(started).TotalMilliseconds;
+    }
+
+    /// <summary>The problem a failure becomes, with Retry-After where the client can come back.</summary>
+    private static (RequestOutcome Result, int Status, string Type, string Title, string Detail) Describe(HttpContext http, Exception failure, DateTimeOffset timestamp)
+    {
+        switch (failure)
         {
-            Problems.SetRetryAfter(http, Problems.UntilNextUtcMonth(telemetry.Timestamp));
-            return Fail(telemetry, RequestOutcome.BudgetExhausted, StatusCodes.Status429TooManyRequests, Problems.BudgetExhausted, "Monthly budget exhausted", ex.Message);
-        }
-        catch (UserQuotaExceededException ex)
-        {
-            Problems.SetRetryAfter(http, Problems.UntilNextUtcDay(telemetry.Timestamp));
-            return Fail(telemetry, RequestOutcome.UserQuota, StatusCodes.Status429TooManyRequests, Problems.UserQuotaExceeded, "Daily user quota exceeded", ex.Message);
-        }
-        catch (NoProviderAvailableException ex)
-        {
-            Problems.SetRetryAfter(http, ex.RetryAfter);
-            return Fail(telemetry, RequestOutcome.NoProvider, StatusCodes.Status503ServiceUnavailable, Problems.NoProvider, "No provider available",
-                $"{ex.Message} Attempts: {string.Join(", ", ex.Attempts.Select(a => $"{a.Provider}={a.Outcome.Label()}"))}.");
-        }
-        catch (DeadlineExceededException ex)
-        {
-            return Fail(telemetry, RequestOutcome.Deadline, StatusCodes.Status504GatewayTimeout, Problems.Deadline, "Deadline exceeded", ex.Message);
-        }
-        catch (Exception ex)
-        {
-            LogPipelineFailure(logger, ex, telemetry.RequestId);
-            telemetry.Status = StatusCodes.Status500InternalServerError;
-            telemetry.Outcome = RequestOutcome.Error;
-            telemetry.Error = ex.Message;
-            throw;
+            case BudgetExhaustedException { DailyCap: true } ex:
+                Problems.SetRetryAfter(http, Problems.UntilNextUtcDay(timestamp));
+                return (RequestOutcome.DailyBudgetExhausted, StatusCodes.Status429TooManyRequests, Problems.DailyBudgetExhausted, "Daily budget share exhausted", ex.Message);
+            case BudgetExhaustedException ex:
+                Problems.SetRetryAfter(http, Problems.UntilNextUtcMonth(timestamp));
+                return (RequestOutcome.BudgetExhausted, StatusCodes.Status429TooManyRequests, Problems.BudgetExhausted, "Monthly budget exhausted", ex.Message);
+            case UserQuotaExceededException ex:
+                Problems.SetRetryAfter(http, Problems.UntilNextUtcDay(timestamp));
+                return (RequestOutcome.UserQuota, StatusCodes.Status429TooManyRequests, Problems.UserQuotaExceeded, "Daily user quota exceeded", ex.Message);
+            case NoProviderAvailableException ex:
+                Problems.SetRetryAfter(http, ex.RetryAfter);
+                return (RequestOutcome.NoProvider, StatusCodes.Status503ServiceUnavailable, Problems.NoProvider, "No provider available",
+                    $"{ex.Message} Attempts: {string.Join(", ", ex.Attempts.Select(a => $"{a.Provider}={a.Outcome.Label()}"))}.");
+            case DeadlineExceededException ex:
+                return (RequestOutcome.Deadline, StatusCodes.Status504GatewayTimeout, Problems.Deadline, "Deadline exceeded", ex.Message);
+            default:
+                return (RequestOutcome.Error, StatusCodes.Status500InternalServerError, Problems.Internal, "Internal error",
+                    "The gateway failed unexpectedly; the request id identifies it in the logs.");
         }
     }
 
@@ -201,15 +221,6 @@ public static partial class CareerPathsApi
     private static ProblemHttpResult TooLarge(int maxBytes) =>
         TypedResults.Problem($"The request body is larger than {maxBytes} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge,
             title: "Request body too large", type: Problems.TooLarge);
-
-    private static ProblemHttpResult Fail(RequestTelemetry telemetry, RequestOutcome outcome, int status, string type, string title, string detail)
-    {
-        telemetry.Status = status;
-        telemetry.Outcome = outcome;
-        telemetry.Error = detail;
-        return TypedResults.Problem(detail, statusCode: status, title: title, type: type,
-            extensions: new Dictionary<string, object?> { ["requestId"] = telemetry.RequestId });
-    }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Request {RequestId} failed unexpectedly")]
     private static partial void LogPipelineFailure(ILogger logger, Exception exception, string requestId);

@@ -15,6 +15,7 @@ public static class Problems
     public const string Deadline = "/problems/deadline-exceeded";
     public const string Conflict = "/problems/conflict";
     public const string NotFound = "/problems/not-found";
+    public const string Internal = "/problems/internal";
 
     public static ProblemHttpResult Invalid(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "The request is not valid", type: Validation);

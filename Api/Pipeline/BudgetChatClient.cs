@@ -25,29 +25,26 @@ public sealed class BudgetChatClient(
         var maxOutput = options.MaxOutputTokens ?? throw new InvalidOperationException("max_tokens must always be set.");
 
         var hold = await leases.ReserveAsync(context.Month, price.Cost(context.InputTokens, maxOutput), cancellationToken);
-        context.AttemptModel = model;
         decimal actual = 0;
         try
         {
             var response = await base.GetResponseAsync(messages, options, cancellationToken);
             actual = CostOf(price, response, context.InputTokens);
+            response.SetCharge(model, actual);
             return response;
         }
-        catch (ProviderCallException ex) when (ex.Response is not null)
+        catch (ProviderCallException ex)
         {
-            actual = CostOf(price, ex.Response, context.InputTokens);
-            throw;
-        }
-        catch (ProviderCallException ex) when (ex.InnerException is OperationCanceledException)
-        {
-            // Cut off mid-call: the provider may already bill the prompt. Charge the input, never nothing.
-            actual = price.Cost(context.InputTokens, 0);
+            actual = ex.Response is { } paid
+                ? CostOf(price, paid, context.InputTokens)
+                // Cut off mid-call, the provider may already bill the prompt: charge the input, never nothing.
+                : ex.InnerException is OperationCanceledException ? price.Cost(context.InputTokens, 0) : 0m;
+            ex.Charge = new GatewayResponse.Charge(model, actual);
             throw;
         }
         finally
         {
             // In memory: settling cannot fail and does not depend on the client staying connected.
-            context.AttemptCostUsd = actual;
             BudgetLeases.Settle(hold, actual);
         }
     }

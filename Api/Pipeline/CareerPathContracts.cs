@@ -26,7 +26,9 @@ public sealed record AttemptRecord(
     string Model,
     AttemptOutcome Outcome,
     double LatencyMs,
-    decimal CostUsd);
+    decimal CostUsd,
+    int MaxOutputTokens = 0,
+    bool Downgraded = false);
 
 public sealed record CareerPathMeta(
     string FeatureVersion,

@@ -4,8 +4,9 @@ using Navigator.Grains.PromptConfig;
 namespace Navigator.Api.Pipeline;
 
 /// <summary>
-/// Per-request state that the chat-client layers share. It travels in
-/// <see cref="ChatOptions.AdditionalProperties"/>, the extension point Microsoft.Extensions.AI provides.
+/// The request's inputs that every chat-client layer needs (its id, month, deadline, prompt size,
+/// provider order and feature settings). It travels in <see cref="ChatOptions.AdditionalProperties"/>,
+/// the extension point Microsoft.Extensions.AI provides.
 /// </summary>
 public sealed class GatewayCallContext
 {
@@ -22,22 +23,12 @@ public sealed class GatewayCallContext
     public required IReadOnlyList<string> ProviderOrder { get; init; }
     public required FeatureSettings Settings { get; init; }
 
+    /// <summary>
+    /// The failover layer's log of the request's attempts, the one thing a layer writes here. It is
+    /// read after the call, whether it succeeded or failed. Everything else a layer learns about an
+    /// attempt travels back on the response or the exception (<see cref="GatewayResponse"/>).
+    /// </summary>
     public List<AttemptRecord> Attempts { get; } = [];
-    public IReadOnlyList<Recommendation>? Recommendations { get; set; }
-
-    /// <summary>What the current attempt was charged (set by the budget layer).</summary>
-    public decimal AttemptCostUsd { get; set; }
-
-    /// <summary>The model the current attempt really used (set by the budget layer, after any downgrade).</summary>
-    public string? AttemptModel { get; set; }
-
-    /// <summary>The soft-limit policy sent at least one attempt to a cheaper model.</summary>
-    public bool Downgraded { get; set; }
-
-    /// <summary>The max_tokens sent, after the output-token limiter.</summary>
-    public int MaxOutputTokens { get; set; }
-
-    public decimal TotalCostUsd => Attempts.Sum(a => a.CostUsd);
 
     public ChatOptions Attach(ChatOptions options)
     {

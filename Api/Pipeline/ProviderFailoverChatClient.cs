@@ -93,7 +93,7 @@ public sealed class ProviderFailoverChatClient(
         var attemptOptions = GatewayCallContext.ForAttempt(options, provider, attempt, isProbe: decision == CircuitDecision.Probe);
         attemptOptions.ModelId = model.Model;
         attemptOptions.Temperature = model.Temperature;
-        attemptOptions.MaxOutputTokens = context.MaxOutputTokens =
+        var maxTokens = attemptOptions.MaxOutputTokens =
             governor.MaxTokens(Math.Min(model.MaxOutputTokens, context.Settings.MaxOutputTokens), context.Settings.TargetOutputTokens);
         if (provider == ProviderNames.OpenAI)
         {
@@ -103,18 +103,18 @@ public sealed class ProviderFailoverChatClient(
         var timeout = TimeSpan.FromMilliseconds(Math.Min(remaining.TotalMilliseconds, settings.CurrentValue.Get(provider).AttemptTimeoutMs));
         using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         attemptCts.CancelAfter(timeout);
-        context.AttemptCostUsd = 0;
-        context.AttemptModel = null;
         var started = Stopwatch.GetTimestamp();
         try
         {
             var response = await providers[provider].GetResponseAsync(messages, attemptOptions, attemptCts.Token);
-            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, AttemptOutcome.Success, Elapsed(started), context.AttemptCostUsd));
+            var charge = response.GetCharge();
+            Record(context, new AttemptRecord(attempt, provider, charge?.Model ?? model.Model, AttemptOutcome.Success, Elapsed(started),
+                charge?.CostUsd ?? 0, maxTokens.Value, response.GetDowngraded()));
             return (response, ProviderCallKind.Success, null);
         }
         catch (BudgetExhaustedException)
         {
-            Record(context, new AttemptRecord(attempt, provider, model.Model, AttemptOutcome.BudgetExhausted, Elapsed(started), 0));
+            Record(context, new AttemptRecord(attempt, provider, model.Model, AttemptOutcome.BudgetExhausted, Elapsed(started), 0, maxTokens.Value));
             throw;
         }
         catch (ProviderCallException ex) when (!cancellationToken.IsCancellationRequested)
@@ -122,16 +122,19 @@ public sealed class ProviderFailoverChatClient(
             // Only the provider's own failures move on to the next provider. A ledger, storage or
             // configuration error propagates: it would fail on the next provider too, and paying a
             // second provider for it would be wrong.
-            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ex.Kind.ToAttemptOutcome(), Elapsed(started), context.AttemptCostUsd));
+            Record(context, Failed(attempt, provider, model.Model, ex, Elapsed(started), maxTokens.Value));
             return (null, ex.Kind, ex.RetryAfter);
         }
         catch (ProviderCallException ex) when (ex.InnerException is OperationCanceledException canceled)
         {
             // The request's deadline (not the attempt's timeout) cut the call off.
-            Record(context, new AttemptRecord(attempt, provider, context.AttemptModel ?? model.Model, ex.Kind.ToAttemptOutcome(), Elapsed(started), context.AttemptCostUsd));
+            Record(context, Failed(attempt, provider, model.Model, ex, Elapsed(started), maxTokens.Value));
             throw new OperationCanceledException(canceled.Message, canceled, cancellationToken);
         }
     }
+
+    private static AttemptRecord Failed(int attempt, string provider, string model, ProviderCallException ex, double latencyMs, int maxTokens) =>
+        new(attempt, provider, ex.Charge?.Model ?? model, ex.Kind.ToAttemptOutcome(), latencyMs, ex.Charge?.CostUsd ?? 0, maxTokens, ex.Downgraded);
 
     private void Record(GatewayCallContext context, AttemptRecord record)
     {

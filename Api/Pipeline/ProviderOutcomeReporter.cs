@@ -102,4 +102,10 @@ public sealed class ProviderCallException(ProviderCallKind kind, TimeSpan? retry
 
     /// <summary>The answer, when one arrived but did not parse: the provider billed it.</summary>
     public Microsoft.Extensions.AI.ChatResponse? Response { get; } = response;
+
+    /// <summary>What the budget layer charged for the failed attempt, and for which model.</summary>
+    public GatewayResponse.Charge? Charge { get; set; }
+
+    /// <summary>The soft limit had sent the attempt to the cheaper model.</summary>
+    public bool Downgraded { get; set; }
 }

@@ -11,7 +11,7 @@ public sealed class ResponseValidationChatClient(IChatClient inner) : Delegating
         var response = await base.GetResponseAsync(messages, options, cancellationToken);
         try
         {
-            GatewayCallContext.From(options).Recommendations = RecommendationParser.Parse(response.Text);
+            response.SetRecommendations(RecommendationParser.Parse(response.Text));
         }
         catch (FormatException ex)
         {

@@ -14,12 +14,13 @@ public sealed class SoftLimitChatClient(
     IOptionsMonitor<BudgetOptions> budget,
     IOptionsMonitor<ProvidersOptions> providers) : DelegatingChatClient(inner)
 {
-    public override Task<ChatResponse> GetResponseAsync(
+    public override async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var context = GatewayCallContext.From(options);
         var (provider, _) = GatewayCallContext.AttemptOf(options);
         var policy = budget.CurrentValue;
+        var downgraded = false;
         if (policy.SoftLimitPolicy == "downgrade"
             && monitor.Utilization(context.Month) >= (decimal)policy.SoftLimitRatio
             && providers.CurrentValue.Get(provider).CheaperModel is { Length: > 0 } cheaper
@@ -27,9 +28,23 @@ public sealed class SoftLimitChatClient(
         {
             options = options.Clone();
             options.ModelId = cheaper;
-            context.Downgraded = true;
+            downgraded = true;
         }
 
-        return base.GetResponseAsync(messages, options, cancellationToken);
+        try
+        {
+            var response = await base.GetResponseAsync(messages, options, cancellationToken);
+            if (downgraded)
+            {
+                response.SetDowngraded();
+            }
+
+            return response;
+        }
+        catch (ProviderCallException ex) when (downgraded)
+        {
+            ex.Downgraded = true;
+            throw;
+        }
     }
 }

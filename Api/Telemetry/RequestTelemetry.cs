@@ -2,29 +2,53 @@ using Navigator.Api.Pipeline;
 
 namespace Navigator.Api.Telemetry;
 
-/// <summary>One JSONL line: what a request asked for, what the gateway did, and what it cost.</summary>
-public sealed class RequestTelemetry
+/// <summary>One JSONL line: what a request asked for, what the gateway did, and what it cost. Built once, when the request ends.</summary>
+public sealed record RequestTelemetry(
+    DateTimeOffset Timestamp,
+    string RequestId,
+    string? UserId,
+    int Status,
+    RequestOutcome Outcome,
+    string? Error,
+    string? FeatureVersion,
+    string? SystemPromptVersion,
+    string? UserPromptVersion,
+    string? ExperimentId,
+    string? VariantId,
+    string? Provider,
+    string? Model,
+    bool Failover,
+    bool Truncated,
+    bool Downgraded,
+    int MaxOutputTokens,
+    int InputTokens,
+    int OutputTokens,
+    decimal CostUsd,
+    long LatencyMs,
+    IReadOnlyList<AttemptRecord> Attempts)
 {
-    public DateTimeOffset Timestamp { get; set; }
-    public string RequestId { get; set; } = "";
-    public string? UserId { get; set; }
-    public int Status { get; set; }
-    public RequestOutcome Outcome { get; set; }
-    public string? Error { get; set; }
-    public string? FeatureVersion { get; set; }
-    public string? SystemPromptVersion { get; set; }
-    public string? UserPromptVersion { get; set; }
-    public string? ExperimentId { get; set; }
-    public string? VariantId { get; set; }
-    public string? Provider { get; set; }
-    public string? Model { get; set; }
-    public bool Failover { get; set; }
-    public bool Truncated { get; set; }
-    public bool Downgraded { get; set; }
-    public int MaxOutputTokens { get; set; }
-    public int InputTokens { get; set; }
-    public int OutputTokens { get; set; }
-    public decimal CostUsd { get; set; }
-    public long LatencyMs { get; set; }
-    public IReadOnlyList<AttemptRecord> Attempts { get; set; } = [];
+    /// <summary>The line for a request that ended with <paramref name="status"/>; <paramref name="outcome"/> is what the pipeline did, if it ran.</summary>
+    public static RequestTelemetry Of(
+        DateTimeOffset timestamp, string requestId, string? userId, int status, RequestOutcome result, string? error, long latencyMs,
+        CareerPathOutcome? outcome)
+    {
+        var snapshot = outcome?.Admission?.Snapshot;
+        var assignment = outcome?.Admission?.Assignment;
+        var attempts = outcome?.Attempts ?? [];
+        var answered = outcome?.Answered;
+        return new RequestTelemetry(
+            timestamp, requestId, userId, status, result, error,
+            snapshot?.FeatureVersion, snapshot?.SystemPromptVersion, snapshot?.UserPromptVersion,
+            assignment?.ExperimentId, assignment?.VariantId,
+            answered?.Provider, answered?.Model,
+            outcome?.Failover ?? false,
+            outcome?.Admission?.Prompt?.Truncated ?? false,
+            attempts.Any(a => a.Downgraded),
+            attempts.Count > 0 ? attempts[^1].MaxOutputTokens : 0,
+            outcome?.InputTokens ?? 0,
+            outcome?.OutputTokens ?? 0,
+            outcome?.CostUsd ?? 0,
+            latencyMs,
+            attempts);
+    }
 }

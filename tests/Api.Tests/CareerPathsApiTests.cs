@@ -151,8 +151,14 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
         var lines = await TelemetryFiles.WaitForAsync(fixture.DataDirectory,
             n => n["requestId"]!.GetValue<string>() == okId, n => n["requestId"]!.GetValue<string>() == badId);
         var success = lines[0];
+        var meta = JsonNode.Parse(await ok.Content.ReadAsStringAsync())!["meta"]!;
         Assert.Equal(200, success["status"]!.GetValue<int>());
         Assert.Equal("success", success["outcome"]!.GetValue<string>());
+        // The line and the response are made from the same result: one latency, one cost.
+        Assert.Equal(meta["latencyMs"]!.GetValue<long>(), success["latencyMs"]!.GetValue<long>());
+        Assert.Equal(meta["costUsd"]!.GetValue<decimal>(), success["costUsd"]!.GetValue<decimal>());
+        Assert.Equal(meta["attempts"]![0]!["maxOutputTokens"]!.GetValue<int>(), success["maxOutputTokens"]!.GetValue<int>());
+        Assert.True(success["maxOutputTokens"]!.GetValue<int>() > 0);
         Assert.Equal("1.2.3", success["featureVersion"]!.GetValue<string>());
         Assert.Equal("v2.1", success["systemPromptVersion"]!.GetValue<string>());
         Assert.True(success["costUsd"]!.GetValue<decimal>() > 0);
