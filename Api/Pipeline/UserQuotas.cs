@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using Navigator.Api.Options;
 using Navigator.Grains.Quotas;
@@ -7,18 +8,21 @@ namespace Navigator.Api.Pipeline;
 
 /// <summary>
 /// Per-user daily quotas, decided on this replica. Each user's day has a local entry: what this
-/// replica counted, and what the other replicas had counted at the last sync with the user's
-/// <see cref="IUserQuotaGrain"/>. Entries with new counts are synced in the background every
-/// <see cref="SyncPeriod"/>, and each sync brings back the others' counts. A request waits for the
-/// grain only when the user's entry was synced more than <see cref="StaleAfter"/> ago (the user's
-/// first request of the day on this replica, or a user who has been quiet here), or to confirm a
-/// refusal on counts older than <see cref="SyncPeriod"/>.
+/// replica counted, and what the other replicas had counted at the last sync. Every
+/// <see cref="SyncPeriod"/> the replica sends the cumulative counts of every entry that changed to the
+/// day's <see cref="IUserQuotaGrain"/> shards: one call per shard, whatever the number of users, and
+/// each answer brings back the others' counts. A request that finds its entry older than
+/// <see cref="StaleAfter"/> (the user's first request here today, or a user quiet here) is decided on
+/// what the replica knows and wakes the sync at once (within <see cref="RefreshCoalescing"/>). A request
+/// never waits for the grain to be admitted; only a refusal on counts older than <see cref="SyncPeriod"/>
+/// waits, to confirm it.
 /// <para>
-/// <b>Overshoot bound.</b> A replica admits a request when its own count plus the others' counts
-/// as of its last sync (at most <see cref="StaleAfter"/> old) is under the limit. A user can therefore
-/// exceed the daily request quota by at most the requests the other replicas admitted for that user
-/// within the last <see cref="StaleAfter"/> plus one sync period; with R replicas, never by more than
-/// (R − 1) × the limit.
+/// <b>Overshoot bound.</b> A replica admits a request when its own count plus the others' counts as
+/// of its last sync is under the limit. A user can therefore exceed the daily request quota by at
+/// most the requests the other replicas admitted for that user since this replica's last sync: one
+/// sync period while the user is active here, and, when the entry here was stale, the requests that
+/// arrive here before the refresh returns (<see cref="RefreshCoalescing"/> plus a grain round trip).
+/// With R replicas, never by more than (R − 1) × the limit.
 /// </para>
 /// </summary>
 public sealed partial class UserQuotas(
@@ -30,28 +34,34 @@ public sealed partial class UserQuotas(
 {
     public static readonly TimeSpan SyncPeriod = TimeSpan.FromSeconds(1);
 
-    /// <summary>A user's entry synced longer ago than this is synced before it decides (a local miss).</summary>
+    /// <summary>An entry synced longer ago than this is refreshed at once when a request uses it.</summary>
     public static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(5);
 
-    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    /// <summary>Refreshes that requests ask for within this window share one sync call per shard.</summary>
+    public static readonly TimeSpan RefreshCoalescing = TimeSpan.FromMilliseconds(20);
+
+    private readonly ConcurrentDictionary<(string Day, string User), Entry> _entries = new();
+    private readonly SemaphoreSlim _refreshWanted = new(0, 1);
 
     /// <summary>Counts one request if the user is under both daily limits; otherwise returns why not and counts nothing.</summary>
     public async ValueTask<string?> TryStartAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var key = $"{userId}/{now.UtcDateTime:yyyy-MM-dd}";
-        var entry = _entries.GetOrAdd(key, k => new Entry(k));
-        if (time.GetUtcNow() - entry.SyncedAt > StaleAfter)
-        {
-            // First request of the day here, or the user has been quiet here: learn what the other replicas counted.
-            await SyncAsync(entry).WaitAsync(cancellationToken);
-        }
-
+        var entry = _entries.GetOrAdd((DayOf(now), userId), k => new Entry(k.Day, k.User));
         var limits = options.CurrentValue;
         var reason = entry.TryStart(limits.RequestsPerDay, limits.TokensPerDay);
-        if (reason is not null && time.GetUtcNow() - entry.SyncedAt > SyncPeriod)
+        var age = time.GetUtcNow() - entry.SyncedAt;
+        if (reason is null)
         {
-            // Refuse only on fresh numbers: other replicas' counts only grow, but the limit may have been raised.
-            await SyncAsync(entry).WaitAsync(cancellationToken);
+            if (age > StaleAfter && entry.RequestRefresh())
+            {
+                // Decided on what this replica knows; a sync within a few milliseconds brings the others' counts.
+                WakeSyncLoop();
+            }
+        }
+        else if (age > SyncPeriod)
+        {
+            // Refuse only on fresh numbers: the limit may have been raised since.
+            await SyncAsync(entry.Day, [entry]).WaitAsync(cancellationToken);
             reason = entry.TryStart(limits.RequestsPerDay, limits.TokensPerDay);
         }
 
@@ -61,7 +71,7 @@ public sealed partial class UserQuotas(
     /// <summary>Adds the tokens a finished request was charged for.</summary>
     public void AddTokens(string userId, DateTimeOffset startedAt, long tokens)
     {
-        if (_entries.TryGetValue($"{userId}/{startedAt.UtcDateTime:yyyy-MM-dd}", out var entry))
+        if (_entries.TryGetValue((DayOf(startedAt), userId), out var entry))
         {
             entry.AddTokens(tokens);
         }
@@ -69,10 +79,27 @@ public sealed partial class UserQuotas(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(SyncPeriod, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        while (!stoppingToken.IsCancellationRequested)
         {
+            // Every period, or soon after a request found its entry stale (coalescing the others that follow).
+            if (await _refreshWanted.WaitAsync(SyncPeriod, stoppingToken))
+            {
+                await Task.Delay(RefreshCoalescing, time, stoppingToken);
+            }
+
             await SyncChangedAsync();
+        }
+    }
+
+    private void WakeSyncLoop()
+    {
+        try
+        {
+            _refreshWanted.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already woken: the coming sync takes this entry too.
         }
     }
 
@@ -84,51 +111,58 @@ public sealed partial class UserQuotas(
 
     private async Task SyncChangedAsync()
     {
-        var today = time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-        var changed = new List<Entry>();
+        var today = DayOf(time.GetUtcNow());
+        var due = new List<Entry>();
         foreach (var entry in _entries.Values)
         {
-            if (entry.HasNews)
+            if (entry.NeedsSync)
             {
-                changed.Add(entry);
+                due.Add(entry);
             }
-            else if (!entry.Key.EndsWith(today, StringComparison.Ordinal))
+            else if (entry.Day != today)
             {
-                _entries.TryRemove(entry.Key, out _); // a past day, fully synced
+                _entries.TryRemove((entry.Day, entry.User), out _); // a past day, fully synced
             }
         }
 
-        foreach (var batch in changed.Chunk(64))
+        await Task.WhenAll(due.GroupBy(e => UserQuotaShards.KeyFor(e.User, e.Day)).Select(async shard =>
         {
-            await Task.WhenAll(batch.Select(async entry =>
+            try
             {
-                try
-                {
-                    await SyncAsync(entry);
-                }
-                catch (Exception ex)
-                {
-                    LogSyncFailed(ex, entry.Key); // the next period retries: the counts are cumulative
-                }
-            }));
+                await SyncAsync(shard.First().Day, [.. shard]);
+            }
+            catch (Exception ex)
+            {
+                LogSyncFailed(ex, shard.Key, shard.Count()); // the next period retries: the counts are cumulative
+            }
+        }));
+    }
+
+    /// <summary>Sends the entries' cumulative counts (all of one shard) and takes in the cluster's totals.</summary>
+    private async Task SyncAsync(string day, IReadOnlyList<Entry> entries)
+    {
+        var sentAt = time.GetUtcNow();
+        var mine = entries.ToDictionary(e => e.User, e => e.Mine, StringComparer.Ordinal);
+        var totals = await grains.GetGrain<IUserQuotaGrain>(UserQuotaShards.KeyFor(entries[0].User, day)).SyncAsync(leases.ReplicaId, mine);
+        foreach (var entry in entries)
+        {
+            entry.Synced(mine[entry.User], totals.GetValueOrDefault(entry.User) ?? mine[entry.User], sentAt);
         }
     }
 
-    private async Task SyncAsync(Entry entry)
-    {
-        var (mine, sentAt) = (entry.Mine, time.GetUtcNow());
-        var total = await grains.GetGrain<IUserQuotaGrain>(entry.Key).SyncAsync(leases.ReplicaId, mine);
-        entry.Synced(mine, total, sentAt);
-    }
+    private static string DayOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
-    private sealed class Entry(string key)
+    private sealed class Entry(string day, string user)
     {
         private readonly Lock _gate = new();
         private QuotaUsage _mine = QuotaUsage.Zero;
         private QuotaUsage _others = QuotaUsage.Zero;
         private QuotaUsage _synced = QuotaUsage.Zero;
+        private bool _refresh;
 
-        public string Key { get; } = key;
+        public string Day { get; } = day;
+
+        public string User { get; } = user;
 
         public DateTimeOffset SyncedAt { get; private set; } = DateTimeOffset.MinValue;
 
@@ -137,9 +171,21 @@ public sealed partial class UserQuotas(
             get { lock (_gate) { return _mine; } }
         }
 
-        public bool HasNews
+        /// <summary>Counts changed since the last sync, or a request asked for the others' counts.</summary>
+        public bool NeedsSync
         {
-            get { lock (_gate) { return _mine != _synced; } }
+            get { lock (_gate) { return _refresh || _mine != _synced; } }
+        }
+
+        /// <summary>Marks the entry for the next sync; false when it was already marked.</summary>
+        public bool RequestRefresh()
+        {
+            lock (_gate)
+            {
+                var first = !_refresh;
+                _refresh = true;
+                return first;
+            }
         }
 
         public string? TryStart(int requestsPerDay, long tokensPerDay)
@@ -176,11 +222,12 @@ public sealed partial class UserQuotas(
             {
                 _synced = sent;
                 _others = total.Minus(sent);
+                _refresh = false;
                 SyncedAt = at;
             }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not sync the quota counts of {Key}; retrying next period")]
-    private partial void LogSyncFailed(Exception exception, string key);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not sync the quota counts of {Count} users in {Shard}; retrying next period")]
+    private partial void LogSyncFailed(Exception exception, string shard, int count);
 }

@@ -125,13 +125,14 @@ public static class BudgetLedger
         var others = state.Leases.Values.Where(l => !ReferenceEquals(l, lease)).Sum(l => l.OutstandingUsd);
         var room = state.LimitUsd - state.SpentUsd - others - lease.InFlightUsd;
         var available = room;
-        var outcome = report.NeedUsd <= room ? LeaseOutcome.Granted : LeaseOutcome.LimitExceeded;
+        // A routine report needs nothing, so it is never refused; a need is refused by the monthly limit first.
+        var outcome = report.NeedUsd == 0 || report.NeedUsd <= room ? LeaseOutcome.Granted : LeaseOutcome.LimitExceeded;
         if (DailyCap(month, state) is { } cap)
         {
             // Everything outstanding may still be spent today.
             var dailyRoom = cap - state.DailySpentUsd.GetValueOrDefault(DayOf(now)) - others - lease.InFlightUsd;
             available = Math.Min(available, dailyRoom);
-            if (outcome == LeaseOutcome.Granted && report.NeedUsd > dailyRoom)
+            if (outcome == LeaseOutcome.Granted && report.NeedUsd > 0 && report.NeedUsd > dailyRoom)
             {
                 outcome = LeaseOutcome.DailyCapExceeded;
             }

@@ -35,16 +35,28 @@ public sealed class BatchedOutcomeTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Quota_syncs_are_cumulative_per_replica_so_a_repeated_sync_counts_once()
+    public async Task Quota_syncs_are_cumulative_per_user_and_replica_so_a_repeated_sync_counts_once()
     {
-        var grain = fixture.Client.GetGrain<IUserQuotaGrain>($"user-{Guid.NewGuid():N}/2026-11-28");
+        var (ann, bob) = ($"ann-{Guid.NewGuid():N}", $"bob-{Guid.NewGuid():N}");
+        var grain = fixture.Client.GetGrain<IUserQuotaGrain>($"{Guid.NewGuid():N}/0");
 
-        Assert.Equal(new QuotaUsage(3, 300), await grain.SyncAsync("replica-a", new QuotaUsage(3, 300)));
-        Assert.Equal(new QuotaUsage(5, 500), await grain.SyncAsync("replica-b", new QuotaUsage(2, 200)));
+        var first = await grain.SyncAsync("replica-a", new Dictionary<string, QuotaUsage> { [ann] = new(3, 300), [bob] = new(1, 10) });
+        Assert.Equal((new QuotaUsage(3, 300), new QuotaUsage(1, 10)), (first[ann], first[bob]));
+        Assert.Equal(new QuotaUsage(5, 500), (await grain.SyncAsync("replica-b", new Dictionary<string, QuotaUsage> { [ann] = new(2, 200) }))[ann]);
         // Repeated, and a late one with smaller counts: nothing changes.
-        Assert.Equal(new QuotaUsage(5, 500), await grain.SyncAsync("replica-a", new QuotaUsage(3, 300)));
-        Assert.Equal(new QuotaUsage(5, 500), await grain.SyncAsync("replica-a", new QuotaUsage(1, 100)));
-        Assert.Equal(new QuotaUsage(9, 900), await grain.SyncAsync("replica-a", new QuotaUsage(7, 700)));
+        Assert.Equal(new QuotaUsage(5, 500), (await grain.SyncAsync("replica-a", new Dictionary<string, QuotaUsage> { [ann] = new(3, 300) }))[ann]);
+        Assert.Equal(new QuotaUsage(5, 500), (await grain.SyncAsync("replica-a", new Dictionary<string, QuotaUsage> { [ann] = new(1, 100) }))[ann]);
+        var later = await grain.SyncAsync("replica-a", new Dictionary<string, QuotaUsage> { [ann] = new(7, 700), [bob] = new(1, 10) });
+        Assert.Equal((new QuotaUsage(9, 900), new QuotaUsage(1, 10)), (later[ann], later[bob]));
+    }
+
+    [Fact]
+    public void Users_spread_over_all_shards_of_their_day()
+    {
+        // XxHash32, unlike string.GetHashCode, is not randomized per process: every replica picks the same shard.
+        Assert.StartsWith("2026-11-28/", UserQuotaShards.KeyFor("u-123", "2026-11-28"), StringComparison.Ordinal);
+        var shards = Enumerable.Range(0, 1000).Select(i => UserQuotaShards.KeyFor($"user-{i}", "2026-11-28")).Distinct().Count();
+        Assert.Equal(UserQuotaShards.Count, shards);
     }
 
     private static async Task<CircuitSnapshot> WaitForCallsAsync(IProviderHealthGrain grain, long calls)

@@ -143,8 +143,9 @@ public sealed class BudgetLedgerTests
         // Exactly at the cap is allowed; a cent more is not.
         Assert.Equal(LeaseOutcome.Granted, Renew(state, Open(40m, replica: "r4")).Outcome);
         Assert.Equal(LeaseOutcome.DailyCapExceeded, Renew(state, Open(0.01m, replica: "r5")).Outcome);
-        // The monthly limit is named first when both refuse.
+        // The monthly limit is named first when both refuse; a routine report that needs nothing is never refused.
         Assert.Equal(LeaseOutcome.LimitExceeded, Renew(state, Open(3000m, replica: "r6")).Outcome);
+        Assert.Equal(LeaseOutcome.Granted, Renew(state, Open(0m, replica: "r6b")).Outcome);
 
         // Tomorrow starts a fresh day; leases still open ($100) may be spent tomorrow, so they count there too.
         Assert.Equal(LeaseOutcome.Granted, Renew(state, Open(100m, replica: "r7"), Now.AddDays(1)).Outcome);
