@@ -294,6 +294,38 @@ public sealed class BudgetLeaseApiTests(TwoReplicaFixture fixture, Xunit.Abstrac
     }
 
     [Fact]
+    public async Task A_lowered_limit_stops_new_attempts_on_every_replica_within_a_second()
+    {
+        var admin = fixture.Replicas[0].Client(ApiReplica.AdminKey);
+        var clients = fixture.Replicas.Select(r => r.Client()).ToArray();
+        // Both replicas hold a lease with headroom.
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await clients[i % 2].PostAsJsonAsync("/v1/career-paths", Body(20_000 + i))).StatusCode);
+        }
+
+        var before = await BudgetReports.QuietAsync(admin, Month);
+        Assert.Equal(2, before.Leases.Count(l => l.OutstandingUsd > 0));
+        try
+        {
+            // Through replica 0: replica 1 hears of it only from its own next lease report.
+            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = before.SpentUsd, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
+            await Task.Delay(TimeSpan.FromSeconds(1));
+
+            var refused = await clients[1].PostAsJsonAsync("/v1/career-paths", Body(20_100));
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.Equal("/problems/budget-exhausted", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["type"]!.GetValue<string>());
+            var after = await BudgetReports.WaitForAsync(admin, Month, v => v.ReservedUsd == 0);
+            Assert.Equal(before.SpentUsd, after.SpentUsd);
+            Assert.Equal(0m, after.ReservedUsd);
+        }
+        finally
+        {
+            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 5000, dailyPacingFactor = 3 })).EnsureSuccessStatusCode();
+        }
+    }
+
+    [Fact]
     public async Task A_replica_that_stops_reports_everything_and_returns_its_lease()
     {
         var admin = fixture.Replicas[0].Client(ApiReplica.AdminKey);

@@ -165,12 +165,23 @@ to_ms() {
 echo "Warming up each target..."
 for target in "${TARGETS[@]}"; do run_wrk "$target" 3 "$WORK/warmup-$target.txt" 100; done
 
+# single_p50 OUT: the gateway's p50 for one request at a time (one connection, 3 s).
+single_p50() {
+  BODY=${BODY[gateway]} HEADERS=${HEADERS[gateway]} timeout 60 \
+    wrk -t1 -c1 -d3s --latency -s tools/bench/overhead/post.lua "${URL[gateway]}" >"$1" 2>&1 || true
+  awk '$1=="50%" {print $2}' "$1" | to_ms
+}
+SINGLE_BEFORE=$(single_p50 "$WORK/single-before.txt")
+
 IFS=',' read -r -a PHASES <<<"$RATES"
 PHASES+=(max)
 echo "Measuring ${DURATION}s per phase: ${PHASES[*]} (offered RPS, then closed loop with 32 connections)"
 for phase in "${PHASES[@]}"; do
   for target in "${TARGETS[@]}"; do measure "$phase" "$target"; done
 done
+
+SERVED=$(curl -fsS "http://127.0.0.1:$API_PORT/metrics" | awk '/^navigator_requests_total\{/ && /outcome="success"/ {n += $2} END {printf "%.0f", n}')
+SINGLE_AFTER=$(single_p50 "$WORK/single-after.txt")
 
 # The report: added latency is against the direct call in the same phase.
 COMMIT=$(git rev-parse --short HEAD)
@@ -196,6 +207,8 @@ REPORT=$WORK/report.md
   done
   echo
   echo "CPU and RSS are summed over the target's processes: gateway = API + silo + Azurite; portkey = its node process; the mock's own CPU is not counted for any target."
+  echo
+  echo "One gateway request on its own (1 connection, p50): $SINGLE_BEFORE ms before the phases, $SINGLE_AFTER ms after them, with $SERVED requests served in between."
   echo
 } >"$REPORT"
 cat "$REPORT"
