@@ -11,6 +11,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Orleans.Configuration;
+using Navigator.Grains.Hosting;
 
 namespace Navigator.Api.Hosting;
 
@@ -58,10 +59,7 @@ public static class ApiHostingExtensions
             });
             client.UseAzureStorageClustering(ob => ob.Configure<IConfiguration>((o, cfg) =>
                 o.TableServiceClient = new TableServiceClient(cfg.GetConnectionString("AzureStorage") ?? DevelopmentStorage)));
-            // Learn of a lost silo within a second, and never let a grain call outlive the request deadline by much.
-            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
-            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
-            client.AddActivityPropagation();
+            client.UseNavigatorClientDefaults();
             client.UseConnectionRetryFilter(async (_, ct) =>
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), ct);

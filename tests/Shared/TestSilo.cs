@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Navigator.Silo.Hosting;
 using Orleans.Configuration;
+using Navigator.Grains.Hosting;
 
 namespace Navigator.Testing;
 
@@ -60,8 +61,7 @@ public sealed class TestSilo : IAsyncDisposable
                 o.ServiceId = serviceId;
             });
             client.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(TestStorage.ConnectionString));
-            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(1));
-            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
+            client.UseNavigatorClientDefaults();
         });
         builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
         var host = builder.Build();

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Navigator.Grains.Budget;
 using Orleans.Configuration;
+using Navigator.Grains.Hosting;
 
 namespace Navigator.LedgerBench;
 
@@ -34,6 +35,7 @@ public static class LedgerBenchProgram
         {
             client.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (clusterId, serviceId));
             client.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(storage));
+            client.UseNavigatorClientDefaults();
         });
         using var host = builder.Build();
         await host.StartAsync();
