@@ -70,7 +70,9 @@ public static class ApiHostingExtensions
         services.AddProblemDetails();
         services.AddNavigatorAuth();
         services.AddOpenApi();
-        services.AddHealthChecks().AddCheck<ClusterHealthCheck>("orleans-cluster", tags: ["ready"]);
+        services.AddHealthChecks()
+            .AddCheck<ClusterHealthCheck>("orleans-cluster", tags: ["ready"])
+            .AddCheck<PricesHealthCheck>("model-prices", tags: ["ready"]);
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<TokenCounter>();

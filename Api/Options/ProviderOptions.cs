@@ -91,6 +91,16 @@ public sealed class ModelPrice
 [OptionsValidator]
 public sealed partial class ProvidersOptionsValidator : IValidateOptions<ProvidersOptions>;
 
+/// <summary>Models that would be billed without a price: a configuration error, never a provider failure.</summary>
+public static class MissingPrices
+{
+    /// <summary>Each provider model the feature version uses that providers:*:models has no price for.</summary>
+    public static IReadOnlyList<string> In(Navigator.Grains.PromptConfig.FeatureSettings settings, ProvidersOptions providers) =>
+        [.. settings.Providers
+            .Where(p => ProviderNames.IsKnown(p.Key) && !providers.Get(p.Key).Models.ContainsKey(p.Value.Model))
+            .Select(p => $"providers:{p.Key}:models has no price for '{p.Value.Model}', which the active feature version uses.")];
+}
+
 /// <summary>Every model the settings name (the soft limit's cheaper model) has a price, checked at start-up.</summary>
 public sealed class ProviderPricesValidator : IValidateOptions<ProvidersOptions>
 {

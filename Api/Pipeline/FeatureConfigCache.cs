@@ -33,6 +33,9 @@ public sealed partial class FeatureConfigCache : ObserverSubscription, IFeatureC
 
     private IPromptConfigGrain Grain => _client.GetGrain<IPromptConfigGrain>(_feature);
 
+    /// <summary>The active snapshot, or null before the first one has arrived.</summary>
+    public FeatureSnapshot? Current => Volatile.Read(ref _current);
+
     /// <summary>The active snapshot; reads the grain only before the first snapshot has arrived.</summary>
     public async ValueTask<FeatureSnapshot> GetAsync(CancellationToken cancellationToken) =>
         Volatile.Read(ref _current) ?? await RefreshAsync(cancellationToken);

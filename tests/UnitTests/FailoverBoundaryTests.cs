@@ -79,6 +79,21 @@ public sealed class FailoverBoundaryTests
         Assert.Throws<MissingPriceException>(() => options.OpenAI.PriceOf("gpt-4o-mini"));
     }
 
+    [Fact]
+    public void A_feature_version_using_a_model_without_a_price_is_named()
+    {
+        var options = new ProvidersOptions();
+        options.OpenAI.Models["gpt-4o"] = new ModelPrice();
+        options.Anthropic.Models["claude"] = new ModelPrice();
+        Assert.Empty(MissingPrices.In(Context().Settings, options));
+
+        var unpriced = Context().Settings with
+        {
+            Providers = new Dictionary<string, ProviderModelSettings> { ["openai"] = new("gpt-9", 0.7f, 800), ["anthropic"] = new("claude", 0.7f, 800) },
+        };
+        Assert.Equal(["providers:openai:models has no price for 'gpt-9', which the active feature version uses."], MissingPrices.In(unpriced, options));
+    }
+
     private static ChatResponse Answer() => new(new ChatMessage(ChatRole.Assistant, "ok"));
 
     private static GatewayCallContext Context() => new()
