@@ -29,8 +29,9 @@ rm -rf "$RESULTS_DIR"
 status=0
 # -m:1 runs the test projects one after another: the cluster and load tests measure time, and
 # sharing two cores with another project's silos would only make them noisy.
+# A test hung for 5 minutes fails with a dump in TestResults/ instead of stalling CI until its limit.
 dotnet test Navigator.sln -c Release --no-build --nologo -m:1 --logger "trx" --logger "console;verbosity=minimal" \
-  --results-directory "$RESULTS_DIR" || status=$?
+  --blame-hang-timeout 5m --blame-hang-dump-type mini --results-directory "$RESULTS_DIR" || status=$?
 
 passed=0 failed=0 skipped=0 files=0
 for trx in "$RESULTS_DIR"/*.trx; do

@@ -79,8 +79,10 @@ public abstract class ClusterWithReplicas(string name, int replicaCount) : IAsyn
 
     public IReadOnlyList<ApiReplica> Replicas { get; private set; } = [];
 
-    /// <summary>One more replica in the same cluster, owned (and disposed) by the caller.</summary>
-    public ApiReplica NewReplica() => new(_silo!, ApiSettings);
+    /// <summary>One more replica in the same cluster, owned (and disposed) by the caller, with settings on top of the fixture's.</summary>
+    public ApiReplica NewReplica(IReadOnlyDictionary<string, string>? settings = null) =>
+        new(_silo!, (ApiSettings ?? new Dictionary<string, string>()).Concat(settings ?? new Dictionary<string, string>())
+            .GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value));
 
     public async Task InitializeAsync()
     {

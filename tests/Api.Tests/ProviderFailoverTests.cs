@@ -172,6 +172,42 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task When_both_providers_are_slow_only_the_deadline_ends_the_request_with_a_504_at_3_s()
+    {
+        // Attempts may take 5 s here, so only the 3 s request deadline can stop the request.
+        await using var replica = _fixture.NewReplica(new Dictionary<string, string>
+        {
+            ["providers:openai:attemptTimeoutMs"] = "5000",
+            ["providers:anthropic:attemptTimeoutMs"] = "5000",
+        });
+        Faults.Set("openai", new Faults { LatencyMs = 10_000 });
+        Faults.Set("anthropic", new Faults { LatencyMs = 10_000 });
+        var admin = replica.Client(ApiReplica.AdminKey);
+        var month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        var before = await BudgetReports.QuietAsync(admin, month);
+
+        var clock = Stopwatch.StartNew();
+        var response = await replica.Client().PostAsJsonAsync("/v1/career-paths", Body("openai"));
+        var elapsed = clock.Elapsed;
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("/problems/deadline-exceeded", JsonNode.Parse(await response.Content.ReadAsStringAsync())!["type"]!.GetValue<string>());
+        // 3 s, with 0.3 s of headroom either side for a loaded 2-core machine.
+        Assert.InRange(elapsed, Deadline - TimeSpan.FromMilliseconds(300), Deadline + TimeSpan.FromMilliseconds(300));
+        var requestId = response.Headers.GetValues("X-Request-Id").Single();
+        var line = (await TelemetryFiles.WaitForAsync(replica.DataDirectory, n => n["requestId"]!.GetValue<string>() == requestId))[0];
+        Assert.Equal("deadline", line["outcome"]!.GetValue<string>());
+        // The one attempt was cut off by the deadline (the second never started) and charged its input only.
+        var attempt = Assert.Single(line["attempts"]!.AsArray())!;
+        Assert.Equal(("openai", "timeout"), (attempt["provider"]!.GetValue<string>(), attempt["outcome"]!.GetValue<string>()));
+        var cost = line["costUsd"]!.GetValue<decimal>();
+        Assert.True(cost > 0);
+        var after = await BudgetReports.WaitForSpentAsync(admin, month, before.SpentUsd + cost);
+        Assert.Equal(before.SpentUsd + cost, after.SpentUsd);
+        Assert.Equal(0m, after.InFlightUsd);
+    }
+
+    [Fact]
     public async Task A_401_opens_the_circuit_at_once()
     {
         Faults.Set("openai", new Faults { Status = 401 });
