@@ -111,7 +111,9 @@ public static class ApiHostingExtensions
             .WithMetrics(m => m
                 .AddMeter(GatewayMetrics.MeterName, ChatClientBuilderExtensions.GenAiTelemetrySource)
                 .AddAspNetCoreInstrumentation()
-                .AddPrometheusExporter())
+                // No scrape cache: a scrape always shows the requests served before it (Prometheus scrapes every
+                // few seconds anyway, so the 300 ms cache only ever hid the newest counts).
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(t => t
                 .AddSource(ChatClientBuilderExtensions.GenAiTelemetrySource, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
                 .AddAspNetCoreInstrumentation());

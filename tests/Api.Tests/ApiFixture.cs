@@ -1,12 +1,15 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Navigator.Testing;
 
 namespace Navigator.Api.Tests;
 
 /// <summary>One API replica hosted by WebApplicationFactory, joined to a test silo's cluster through Azure Table membership.</summary>
-public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string>? settings = null) : WebApplicationFactory<Program>
+public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null)
+    : WebApplicationFactory<Program>
 {
     public const string ClientKey = "test-client-key";
     public const string AdminKey = "test-admin-key";
@@ -35,6 +38,11 @@ public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             builder.UseSetting(key, value);
+        }
+
+        if (services is not null)
+        {
+            builder.ConfigureTestServices(services);
         }
     }
 
@@ -80,9 +88,9 @@ public abstract class ClusterWithReplicas(string name, int replicaCount) : IAsyn
     public IReadOnlyList<ApiReplica> Replicas { get; private set; } = [];
 
     /// <summary>One more replica in the same cluster, owned (and disposed) by the caller, with settings on top of the fixture's.</summary>
-    public ApiReplica NewReplica(IReadOnlyDictionary<string, string>? settings = null) =>
+    public ApiReplica NewReplica(IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null) =>
         new(_silo!, (ApiSettings ?? new Dictionary<string, string>()).Concat(settings ?? new Dictionary<string, string>())
-            .GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value));
+            .GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), services);
 
     public async Task InitializeAsync()
     {

@@ -402,3 +402,62 @@ public sealed class ClusterQuotaTests(TwoReplicaFixture fixture)
     }
 }
 
+/// <summary>The month's ledger changes at midnight UTC on the month's last day.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class MonthRolloverTests(ApiFixture fixture)
+{
+    [Fact]
+    public async Task At_the_last_second_of_a_month_the_next_request_opens_the_new_months_ledger()
+    {
+        // Months of their own, years away, so no other test touches them.
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2031, 12, 31, 23, 59, 59, 500, TimeSpan.Zero));
+        await using var replica = fixture.NewReplica(services: s => s.AddSingleton<TimeProvider>(clock));
+        var admin = replica.Client(ApiReplica.AdminKey);
+        var body = new { userId = $"rollover-{Guid.NewGuid():N}", userProfile = "Data analyst, 4 years of SQL", jobMarketData = "Data Engineer: $120k-170k", provider = "openai" };
+
+        var december = await CostOfAsync(await PostWhileTheClockRunsAsync(replica, clock, body));
+        clock.Advance(new DateTimeOffset(2032, 1, 1, 0, 0, 0, TimeSpan.Zero) - clock.GetUtcNow());
+        var january = await CostOfAsync(await PostWhileTheClockRunsAsync(replica, clock, body));
+
+        // Lease reports run on the replica's clock: move it on until both months have been reported.
+        BudgetView dec = null!, jan = null!;
+        for (var i = 0; i < 40; i++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.Delay(50);
+            (dec, jan) = ((await admin.GetFromJsonAsync<BudgetView>("/admin/budget/2031-12"))!, (await admin.GetFromJsonAsync<BudgetView>("/admin/budget/2032-01"))!);
+            if (dec.SpentUsd == december && jan.SpentUsd == january)
+            {
+                break;
+            }
+        }
+
+        Assert.True(december > 0 && january > 0);
+        Assert.Equal(december, dec.SpentUsd);
+        // The new month starts from its own limit and its own spend: the pacing base and the alerts start fresh.
+        Assert.Equal(january, jan.SpentUsd);
+        Assert.Equal(5000m, jan.LimitUsd);
+        Assert.Equal(january, jan.TodaySpentUsd);
+        Assert.Contains(jan.Leases, l => l.ChargedUsd == january);
+    }
+
+    /// <summary>The simulated provider waits on the replica's clock: let it run (1 ms a millisecond) while the request is served.</summary>
+    private static async Task<HttpResponseMessage> PostWhileTheClockRunsAsync(ApiReplica replica, Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, object body)
+    {
+        var request = replica.Client().PostAsJsonAsync("/v1/career-paths", body);
+        while (!request.IsCompleted)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(1));
+            await Task.Delay(1);
+        }
+
+        return await request;
+    }
+
+    private static async Task<decimal> CostOfAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["meta"]!["costUsd"]!.GetValue<decimal>();
+    }
+}
+

@@ -9,6 +9,9 @@
 #   wrk. At a set rate every connection waits a random exponential time between requests
 #   (tools/bench/overhead/post.lua), so arrivals are spread out instead of coming in the synchronized
 #   bursts that per-worker rate limiters (hey -q) produce. Each target gets a short warm-up first.
+#   The wait starts when the answer arrives, so a target slower than the offered rate gets less than
+#   that rate (the "achieved RPS" column shows it) and its p99 understates queueing: compare achieved
+#   RPS before reading latencies.
 # - Reports p50/p99, achieved RPS, non-2xx, CPU-ms per request summed over the target's processes
 #   (gateway: API + silo + Azurite; Portkey: its node process) from /proc, and their RSS.
 # Every server binds to 127.0.0.1; every load is bounded by -z/-d and a timeout, and stops by itself.
@@ -131,7 +134,7 @@ TICKS=$(getconf CLK_TCK)
 run_wrk() {
   local target=$1 seconds=$2 out=$3 rps=${4:-} conns=32
   if [ -n "$rps" ]; then conns=$(( rps / 10 )); [ "$conns" -lt 16 ] && conns=16; fi
-  BODY=${BODY[$target]} HEADERS=${HEADERS[$target]} RATE=$rps CONNS=$conns timeout $((seconds + 30)) \
+  BODY=${BODY[$target]} HEADERS=${HEADERS[$target]} RATE=$rps CONNS=$conns timeout --foreground $((seconds + 30)) \
     wrk -t2 -c"$conns" -d"${seconds}s" --latency -s tools/bench/overhead/post.lua "${URL[$target]}" >"$out" 2>&1 || true
 }
 
@@ -146,8 +149,8 @@ measure() {
   P99[$phase,$target]=$(awk '$1=="99%" {print $2}' "$out" | to_ms)
   RPS[$phase,$target]=$(awk '/Requests\/sec/ {printf "%.0f", $2}' "$out")
   requests=$(awk '/requests in/ {print $1}' "$out")
-  ERR[$phase,$target]=$(awk '/Non-2xx or 3xx responses/ {print $5} /Socket errors/ {print "socket-errors"}' "$out" | head -1)
-  ERR[$phase,$target]=${ERR[$phase,$target]:-0}
+  # Non-2xx responses plus socket errors (connect, read, write, timeout), as one count.
+  ERR[$phase,$target]=$(awk '/Non-2xx or 3xx responses/ {n += $5} /Socket errors/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$out")
   if [ -n "${PIDS[$target]}" ] && [ "${requests:-0}" -gt 0 ]; then
     CPU[$phase,$target]=$(awk -v t=$((after - before)) -v hz="$TICKS" -v n="$requests" 'BEGIN {printf "%.2f", t * 1000 / hz / n}')
     RSS[$phase,$target]=$(rss_mb ${PIDS[$target]})
@@ -214,8 +217,10 @@ REPORT=$WORK/report.md
 cat "$REPORT"
 
 RESULTS=tools/bench/results/overhead.md
-if [ -f "$RESULTS" ]; then
+if grep -q '^<!-- runs -->$' "$RESULTS" 2>/dev/null; then
   { sed -n '1,/^<!-- runs -->$/p' "$RESULTS"; echo; cat "$REPORT"; sed -n '/^<!-- runs -->$/,$p' "$RESULTS" | tail -n +2; } >"$WORK/results.md"
   mv "$WORK/results.md" "$RESULTS"
+  echo "Prepended to $RESULTS"
+else
+  echo "$RESULTS has no '<!-- runs -->' line: the report above was not recorded." >&2
 fi
-echo "Prepended to $RESULTS"
