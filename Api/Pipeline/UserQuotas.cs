@@ -221,7 +221,9 @@ public sealed partial class UserQuotas(
             lock (_gate)
             {
                 _synced = sent;
-                _others = total.Minus(sent);
+                // Counts only grow within a day: a smaller answer means the grain lost them (its silo
+                // died); keep what this replica already knew until the other replicas sync again.
+                _others = total.Minus(sent).Max(_others);
                 _refresh = false;
                 SyncedAt = at;
             }

@@ -399,6 +399,14 @@ public sealed class ClusterQuotaTests(TwoReplicaFixture fixture)
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         Assert.Equal(HttpStatusCode.TooManyRequests, (await a.PostAsJsonAsync("/v1/career-paths", body)).StatusCode);
         Assert.Equal(HttpStatusCode.TooManyRequests, (await b.PostAsJsonAsync("/v1/career-paths", body)).StatusCode);
+
+        // The quota grains hold counts in memory only. Losing them (every idle activation collected, as a
+        // silo loss would) changes nothing: each replica keeps what it knew and refills the grains.
+        await Task.Delay(Pipeline.UserQuotas.SyncPeriod * 1.5);
+        await fixture.Replicas[0].Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        await Task.Delay(Pipeline.UserQuotas.StaleAfter + Pipeline.UserQuotas.SyncPeriod);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await a.PostAsJsonAsync("/v1/career-paths", body)).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await b.PostAsJsonAsync("/v1/career-paths", body)).StatusCode);
     }
 }
 
