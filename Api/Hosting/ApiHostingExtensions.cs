@@ -6,12 +6,11 @@ using Navigator.Api.Options;
 using Navigator.Api.Pipeline;
 using Navigator.Api.Providers;
 using Navigator.Api.Telemetry;
-using OpenTelemetry;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Orleans.Configuration;
 using Navigator.Grains.Hosting;
+using Navigator.Hosting;
 
 namespace Navigator.Api.Hosting;
 
@@ -106,22 +105,10 @@ public static class ApiHostingExtensions
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<TelemetryLog>();
         services.AddHostedService(sp => sp.GetRequiredService<TelemetryLog>());
-        var telemetry = services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService("navigator-api"))
-            .WithMetrics(m => m
-                .AddMeter(GatewayMetrics.MeterName, ChatClientBuilderExtensions.GenAiTelemetrySource)
-                .AddAspNetCoreInstrumentation()
-                // No scrape cache: a scrape always shows the requests served before it (Prometheus scrapes every
-                // few seconds anyway, so the 300 ms cache only ever hid the newest counts).
-                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0))
-            .WithTracing(t => t
-                .AddSource(ChatClientBuilderExtensions.GenAiTelemetrySource, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
-                .AddAspNetCoreInstrumentation());
-        // Traces (request → grains → provider) and metrics also go to an OTLP collector when one is configured.
-        if (!string.IsNullOrEmpty(config["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            telemetry.UseOtlpExporter();
-        }
+        // Traces (request → grains → provider) and metrics; also to an OTLP collector when one is configured.
+        services.AddNavigatorTelemetry(config, "navigator-api",
+            m => m.AddMeter(GatewayMetrics.MeterName, ChatClientBuilderExtensions.GenAiTelemetrySource).AddAspNetCoreInstrumentation(),
+            t => t.AddSource(ChatClientBuilderExtensions.GenAiTelemetrySource).AddAspNetCoreInstrumentation());
 
         return builder;
     }

@@ -5,9 +5,7 @@ using Navigator.Grains;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Storage;
-using OpenTelemetry;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
+using Navigator.Hosting;
 
 namespace Navigator.Silo.Hosting;
 
@@ -95,16 +93,9 @@ public static class SiloHostingExtensions
         });
 
         builder.Services.AddHealthChecks();
-        var telemetry = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService("navigator-silo"))
-            .WithMetrics(m => m
-                .AddMeter("Microsoft.Orleans", Navigator.Grains.Budget.BudgetMetrics.MeterName, Navigator.Grains.Providers.ProviderHealthMetrics.MeterName)
-                .AddPrometheusExporter())
-            .WithTracing(t => t.AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"));
-        if (!string.IsNullOrEmpty(config["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            telemetry.UseOtlpExporter();
-        }
+        builder.Services.AddNavigatorTelemetry(config, "navigator-silo",
+            m => m.AddMeter("Microsoft.Orleans", Navigator.Grains.Budget.BudgetMetrics.MeterName, Navigator.Grains.Providers.ProviderHealthMetrics.MeterName),
+            _ => { });
 
         return builder;
     }

@@ -1,0 +1,39 @@
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Navigator.Hosting;
+
+/// <summary>
+/// The OpenTelemetry set-up the silo and the API share: the service name, Prometheus exposition with
+/// no scrape cache, Orleans' trace sources, and OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+/// One file, compiled into both hosts (the API links it), so the two cannot drift.
+/// </summary>
+public static class TelemetryDefaults
+{
+    /// <summary>Orleans' activity sources: request → grain calls in one trace.</summary>
+    public static readonly string[] OrleansTraceSources = ["Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"];
+
+    public static IOpenTelemetryBuilder AddNavigatorTelemetry(
+        this IServiceCollection services, IConfiguration config, string serviceName,
+        Action<MeterProviderBuilder> metrics, Action<TracerProviderBuilder> tracing)
+    {
+        var telemetry = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName))
+            .WithMetrics(m =>
+            {
+                metrics(m);
+                // No scrape cache: a scrape always shows what was served before it (Prometheus scrapes every
+                // few seconds anyway, so the default 300 ms cache only ever hid the newest counts).
+                m.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);
+            })
+            .WithTracing(t => tracing(t.AddSource(OrleansTraceSources)));
+        if (!string.IsNullOrEmpty(config["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
+
+        return telemetry;
+    }
+}
