@@ -23,8 +23,9 @@ public sealed class ConfigImportTests(TwoReplicaFixture fixture) : IDisposable
 
         Assert.Equal("published", Assert.Single(steps, s => s.Item == "prompt system/v2.3").Outcome);
         Assert.Equal("published", Assert.Single(steps, s => s.Item.StartsWith("feature 1.3.0", StringComparison.Ordinal)).Outcome);
-        Assert.All(steps.Where(s => s.Item is "prompt system/v2.1" or "prompt user/v1.5" || s.Item.StartsWith("feature 1.2.3", StringComparison.Ordinal)),
-            s => Assert.Equal("unchanged", s.Outcome));
+        var seeded = steps.Where(s => s.Item is "prompt system/v2.1" or "prompt user/v1.5" || s.Item.StartsWith("feature 1.2.3", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, seeded.Count);
+        Assert.All(seeded, s => Assert.Equal("unchanged", s.Outcome));
         var overview = JsonNode.Parse(await admin.GetStringAsync($"/admin/features/{Feature}"))!;
         Assert.Contains(overview["versions"]!.AsArray(), v => v!["version"]!.GetValue<string>() == "1.3.0");
         Assert.NotEqual("1.3.0", overview["activeVersion"]!.GetValue<string>());

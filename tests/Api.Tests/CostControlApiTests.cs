@@ -223,6 +223,8 @@ public sealed class HardCapConcurrencyTests(TwoReplicaFixture fixture, Xunit.Abs
             Assert.Equal(1000, ok.Count + refused.Count);
             Assert.InRange(ok.Count, 150, 999);
             Assert.All(refused, r => Assert.Equal("/problems/budget-exhausted", r.Body["type"]!.GetValue<string>()));
+            Assert.NotEmpty(refused);
+            Assert.NotEmpty(samples);
             Assert.All(samples, s => Assert.True(s.SpentUsd + s.ReservedUsd <= s.LimitUsd, $"{s.SpentUsd} + {s.ReservedUsd} > {s.LimitUsd}"));
             Assert.True(after.PeakCommittedUsd <= limit, $"peak {after.PeakCommittedUsd} > limit {limit}");
             Assert.Equal(0m, after.InFlightUsd);

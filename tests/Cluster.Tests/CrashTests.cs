@@ -82,7 +82,7 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
             {
                 return await call();
             }
-            catch (Exception) when (attempt < 20)
+            catch (Exception ex) when (attempt < 20 && ex is TimeoutException or OrleansException or SiloUnavailableException)
             {
                 await Task.Delay(500);
             }
