@@ -13,6 +13,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddOptions<SeedOptions>().Bind(configuration.GetSection("Seed"));
         services.TryAddSingleton<ISeedSource, FileSeedSource>();
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddKeyedSingleton<TimeProvider>(LedgerClock.Key, (sp, _) => sp.GetRequiredService<TimeProvider>());
         services.TryAddSingleton<PromptConfig.FeatureConfigValidator>();
         services.AddMetrics();
         services.TryAddSingleton<Budget.BudgetMetrics>();

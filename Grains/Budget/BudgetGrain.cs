@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -29,7 +30,7 @@ public sealed partial class BudgetGrain(
     ISeedSource seed,
     BudgetMetrics metrics,
     IOptions<BudgetLeaseOptions> options,
-    TimeProvider time,
+    [FromKeyedServices(LedgerClock.Key)] TimeProvider time,
     ILogger<BudgetGrain> logger) : Grain, IBudgetGrain, IRemindable
 {
     private const string ExpiryReminder = "expire-leases";

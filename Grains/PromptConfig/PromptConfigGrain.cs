@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Navigator.Grains.Seed;
@@ -26,7 +27,7 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
         [PersistentState("promptConfig", "config")] IPersistentState<PromptConfigState> state,
         ISeedSource seed,
         FeatureConfigValidator validator,
-        TimeProvider time,
+        [FromKeyedServices(LedgerClock.Key)] TimeProvider time,
         ILogger<PromptConfigGrain> logger)
     {
         _state = state;

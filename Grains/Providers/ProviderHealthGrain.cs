@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -33,7 +34,7 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
         [PersistentState("providerHealth", "config")] IPersistentState<ProviderHealthState> state,
         IOptions<CircuitBreakerOptions> options,
         ProviderHealthMetrics metrics,
-        TimeProvider time,
+        [FromKeyedServices(LedgerClock.Key)] TimeProvider time,
         ILogger<ProviderHealthGrain> logger)
     {
         _state = state;

@@ -40,6 +40,11 @@ public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string
             builder.UseSetting(key, value);
         }
 
+        if (TestClock.IsShifted)
+        {
+            builder.ConfigureTestServices(s => s.AddSingleton(TestClock.Suite));
+        }
+
         if (services is not null)
         {
             builder.ConfigureTestServices(services);
@@ -92,6 +97,16 @@ public abstract class ClusterWithReplicas(string name, int replicaCount) : IAsyn
         new(_silo!, (ApiSettings ?? new Dictionary<string, string>()).Concat(settings ?? new Dictionary<string, string>())
             .GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value), services);
 
+    /// <summary>
+    /// <paramref name="count"/> more replicas whose clocks stand in a month no other test uses, so the test may
+    /// change that month's budget freely and depends on no other test's spend. The caller disposes them.
+    /// </summary>
+    public OwnMonth InOwnMonth(int count = 1, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var clock = TestClock.InOwnMonth();
+        return new OwnMonth(TestClock.MonthOf(clock), [.. Enumerable.Range(0, count).Select(_ => NewReplica(settings, s => s.AddSingleton<TimeProvider>(clock)))]);
+    }
+
     public async Task InitializeAsync()
     {
         await StartDependenciesAsync();
@@ -112,6 +127,26 @@ public abstract class ClusterWithReplicas(string name, int replicaCount) : IAsyn
         }
 
         await StopDependenciesAsync();
+    }
+}
+
+/// <summary>Replicas in a month of their own (<see cref="ClusterWithReplicas.InOwnMonth"/>).</summary>
+public sealed class OwnMonth(string month, IReadOnlyList<ApiReplica> replicas) : IAsyncDisposable
+{
+    public string Month { get; } = month;
+
+    public IReadOnlyList<ApiReplica> Replicas { get; } = replicas;
+
+    public HttpClient Admin => Replicas[0].Client(ApiReplica.AdminKey);
+
+    public HttpClient Client(int replica = 0) => Replicas[replica].Client();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var replica in Replicas)
+        {
+            await replica.DisposeAsync();
+        }
     }
 }
 

@@ -2,13 +2,14 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Navigator.Testing;
 
 namespace Navigator.Api.Tests;
 
 [Collection(ApiCollection.Name)]
 public sealed class CareerPathsApiTests(ApiFixture fixture)
 {
-    private static readonly string Month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+    private static string Month => TestClock.Month;
 
     private static object Body(string userId = "u-123", string? provider = null) => new
     {
@@ -174,41 +175,43 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
     [Fact]
     public async Task An_exhausted_budget_gets_429_with_retry_after_and_charges_nothing_more()
     {
-        var admin = fixture.Client(ApiFixture.AdminKey);
-        var before = await BudgetAsync();
-        try
-        {
-            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = before.SpentUsd })).EnsureSuccessStatusCode();
+        await using var own = fixture.InOwnMonth();
+        var spent = await BudgetReports.CostOfAsync(await own.Client().PostAsJsonAsync("/v1/career-paths", Body("broke-user")));
+        await BudgetReports.WaitForSpentAsync(own.Admin, own.Month, spent);
+        (await own.Admin.PutAsJsonAsync($"/admin/budget/{own.Month}/limit", new { limitUsd = spent })).EnsureSuccessStatusCode();
 
-            var response = await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body("broke-user"));
+        var response = await own.Client().PostAsJsonAsync("/v1/career-paths", Body("broke-user"));
 
-            var problem = await AssertProblemAsync(response, HttpStatusCode.TooManyRequests);
-            Assert.Equal("/problems/budget-exhausted", problem["type"]!.GetValue<string>());
-            Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero);
-            // The replica holds itself to what it has started, and tells the ledger so in its next report.
-            var after = await BudgetReports.WaitForAsync(admin, Month, v => v.ReservedUsd == 0);
-            Assert.Equal(before.SpentUsd, after.SpentUsd);
-            Assert.Equal(0m, after.ReservedUsd);
-        }
-        finally
-        {
-            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 5000 })).EnsureSuccessStatusCode();
-        }
+        var problem = await AssertProblemAsync(response, HttpStatusCode.TooManyRequests);
+        Assert.Equal("/problems/budget-exhausted", problem["type"]!.GetValue<string>());
+        Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        // The replica holds itself to what it has started, and tells the ledger so in its next report.
+        var after = await BudgetReports.WaitForAsync(own.Admin, own.Month, v => v.ReservedUsd == 0);
+        Assert.Equal(spent, after.SpentUsd);
+        Assert.Equal(0m, after.ReservedUsd);
     }
 
+    /// <summary>"this month" stands for the suite clock's month.</summary>
     [Theory]
     [InlineData("2026-13", """{"limitUsd":10}""")]
     [InlineData("november", """{"limitUsd":10}""")]
-    [InlineData("2026-11", """{"limitUsd":-1}""")]
-    [InlineData("2026-11", """{"limitUsd":"lots"}""")]
-    [InlineData("2026-11", """{}""")]
+    [InlineData("this month", """{"limitUsd":-1}""")]
+    [InlineData("this month", """{"limitUsd":"lots"}""")]
+    [InlineData("this month", """{}""")]
+    [InlineData("this month", """{"limitUsd":10,"dailyPacingFactor":-2}""")]
     public async Task Bad_budget_limits_are_refused_and_change_nothing(string month, string body)
     {
         var admin = fixture.Client(ApiFixture.AdminKey);
+        month = month == "this month" ? Month : month;
         var before = await BudgetAsync();
-        var response = await admin.PutAsync($"/admin/budget/{month}/limit", new StringContent(body, Encoding.UTF8, "application/json"));
+        var auditBefore = await admin.GetStringAsync($"/admin/budget/{Month}/audit");
+
+        var response = await admin.PutAsync($"/admin/budget/{Uri.EscapeDataString(month)}/limit", new StringContent(body, Encoding.UTF8, "application/json"));
+
         await AssertProblemAsync(response, HttpStatusCode.BadRequest);
-        Assert.Equal(before.LimitUsd, (await BudgetAsync()).LimitUsd);
+        var after = await BudgetAsync();
+        Assert.Equal((before.LimitUsd, before.DailyCapUsd), (after.LimitUsd, after.DailyCapUsd));
+        Assert.Equal(auditBefore, await admin.GetStringAsync($"/admin/budget/{Month}/audit"));
     }
 
     [Fact]

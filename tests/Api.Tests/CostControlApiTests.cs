@@ -1,9 +1,13 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Navigator.Api.Apis;
+using Navigator.Api.Telemetry;
+using Navigator.Testing;
 
 namespace Navigator.Api.Tests;
 
@@ -11,7 +15,7 @@ namespace Navigator.Api.Tests;
 [Collection(ApiCollection.Name)]
 public sealed class CostControlApiTests(ApiFixture fixture)
 {
-    private static readonly string Month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+    private static string Month => TestClock.Month;
 
     private static object Body(string userId, string? provider = null) => new
     {
@@ -24,26 +28,25 @@ public sealed class CostControlApiTests(ApiFixture fixture)
     [Fact]
     public async Task Past_the_soft_limit_requests_are_downgraded_to_the_cheaper_model()
     {
-        var admin = fixture.Client(ApiFixture.AdminKey);
-        var before = await BudgetAsync(admin);
-        try
+        await using var own = fixture.InOwnMonth();
+        // Spend at least $0.008, then set the limit so that the spend is 90% of it: past the 80% soft
+        // limit, and a tenth left ($0.0009 or more) pays for a gpt-4o-mini worst case (about $0.0006).
+        decimal spent = 0;
+        for (var i = 0; i < 20 && spent < 0.008m; i++)
         {
-            // Spend is now 90% of the limit: past the 80% soft limit, still under the hard limit.
-            // Pacing is turned off so that only the soft limit applies.
-            var limit = Math.Round(before.SpentUsd / 0.9m, 6);
-            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = limit, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
-
-            var response = await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body($"soft-{Guid.NewGuid():N}", "openai"));
-
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var meta = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["meta"]!;
-            Assert.Equal("gpt-4o-mini", meta["model"]!.GetValue<string>());
-            Assert.Equal("gpt-4o-mini", meta["attempts"]![0]!["model"]!.GetValue<string>());
+            spent += await BudgetReports.CostOfAsync(await own.Client().PostAsJsonAsync("/v1/career-paths", Body($"soft-{Guid.NewGuid():N}", "openai")));
         }
-        finally
-        {
-            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 5000, dailyPacingFactor = 3 })).EnsureSuccessStatusCode();
-        }
+
+        Assert.Equal(spent, (await BudgetReports.WaitForSpentAsync(own.Admin, own.Month, spent)).SpentUsd);
+        // Pacing is off so that only the soft limit applies.
+        (await own.Admin.PutAsJsonAsync($"/admin/budget/{own.Month}/limit", new { limitUsd = Math.Round(spent / 0.9m, 6), dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
+
+        var response = await own.Client().PostAsJsonAsync("/v1/career-paths", Body($"soft-{Guid.NewGuid():N}", "openai"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var meta = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["meta"]!;
+        Assert.Equal("gpt-4o-mini", meta["model"]!.GetValue<string>());
+        Assert.Equal("gpt-4o-mini", meta["attempts"]![0]!["model"]!.GetValue<string>());
     }
 
     [Fact]
@@ -75,56 +78,89 @@ public sealed class CostControlApiTests(ApiFixture fixture)
     [Fact]
     public async Task Todays_pacing_cap_refuses_with_its_own_problem_type()
     {
-        var admin = fixture.Client(ApiFixture.AdminKey);
-        var start = await BudgetAsync(admin);
-        var paid = JsonNode.Parse(await (await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body($"pace-{Guid.NewGuid():N}"))).Content.ReadAsStringAsync())!;
-        var before = await BudgetReports.WaitForSpentAsync(admin, Month, start.SpentUsd + paid["meta"]!["costUsd"]!.GetValue<decimal>());
-        try
-        {
-            // With pacing factor 3, today's cap is limit × 3 / days in month. A limit of 5× today's
-            // spend puts the cap below what today already spent, while the month is only 20% used.
-            var days = DateTime.DaysInMonth(DateTime.UtcNow.Year, DateTime.UtcNow.Month);
-            var limit = Math.Round(before.TodaySpentUsd * days / 3m * 0.9m, 6);
-            Assert.True(before.SpentUsd < limit * 0.8m, "the test needs the month under its soft limit");
-            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = limit })).EnsureSuccessStatusCode();
+        await using var own = fixture.InOwnMonth();
+        var paid = await BudgetReports.CostOfAsync(await own.Client().PostAsJsonAsync("/v1/career-paths", Body($"pace-{Guid.NewGuid():N}")));
+        var before = await BudgetReports.WaitForSpentAsync(own.Admin, own.Month, paid);
+        Assert.Equal(paid, before.TodaySpentUsd);
 
-            var refused = await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body($"pace-{Guid.NewGuid():N}"));
+        // With pacing factor 3, today's cap is limit × 3 / days in month. A limit of 0.9 × that puts the cap
+        // below what today already spent, while the month is only about 10% used.
+        var first = DateTime.ParseExact(own.Month, "yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        var limit = Math.Round(paid * DateTime.DaysInMonth(first.Year, first.Month) / 3m * 0.9m, 6);
+        Assert.True(paid < limit * 0.8m, "the test needs the month under its soft limit");
+        (await own.Admin.PutAsJsonAsync($"/admin/budget/{own.Month}/limit", new { limitUsd = limit, dailyPacingFactor = 3 })).EnsureSuccessStatusCode();
 
-            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-            Assert.Equal("/problems/daily-budget-exhausted", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["type"]!.GetValue<string>());
-            Assert.True(refused.Headers.RetryAfter!.Delta <= TimeSpan.FromDays(1));
-            Assert.Equal(before.SpentUsd, (await BudgetAsync(admin)).SpentUsd);
-        }
-        finally
-        {
-            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 5000, dailyPacingFactor = 3 })).EnsureSuccessStatusCode();
-        }
+        var refused = await own.Client().PostAsJsonAsync("/v1/career-paths", Body($"pace-{Guid.NewGuid():N}"));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("/problems/daily-budget-exhausted", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["type"]!.GetValue<string>());
+        Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        var after = await BudgetReports.QuietAsync(own.Admin, own.Month);
+        Assert.Equal(paid, after.SpentUsd);
+        Assert.Equal(0m, after.ReservedUsd);
     }
 
     [Fact]
     public async Task Limit_changes_are_audited_with_the_admin_key_name()
     {
-        var alice = fixture.Client("alice-admin-key");
-        var before = await BudgetAsync(alice);
-        (await alice.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 4321 })).EnsureSuccessStatusCode();
-        (await alice.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = before.LimitUsd })).EnsureSuccessStatusCode();
+        await using var own = fixture.InOwnMonth();
+        var alice = own.Replicas[0].Client("alice-admin-key");
+        (await alice.PutAsJsonAsync($"/admin/budget/{own.Month}/limit", new { limitUsd = 4321 })).EnsureSuccessStatusCode();
+        (await alice.PutAsJsonAsync($"/admin/budget/{own.Month}/limit", new { limitUsd = 5000 })).EnsureSuccessStatusCode();
 
-        var audit = JsonNode.Parse(await alice.GetStringAsync($"/admin/budget/{Month}/audit"))!.AsArray();
-        Assert.Contains(audit, a => a!["actor"]!.GetValue<string>() == "alice" && a["to"]!.GetValue<decimal>() == 4321m && a["from"]!.GetValue<decimal>() == before.LimitUsd);
+        var audit = JsonNode.Parse(await alice.GetStringAsync($"/admin/budget/{own.Month}/audit"))!.AsArray();
+        Assert.Equal(2, audit.Count);
+        Assert.Contains(audit, a => a!["actor"]!.GetValue<string>() == "alice" && a["from"]!.GetValue<decimal>() == 5000m && a["to"]!.GetValue<decimal>() == 4321m);
+        Assert.Contains(audit, a => a!["actor"]!.GetValue<string>() == "alice" && a["from"]!.GetValue<decimal>() == 4321m && a["to"]!.GetValue<decimal>() == 5000m);
     }
 
     [Fact]
-    public async Task Rejections_and_budget_gauges_are_exported()
+    public async Task Rejections_requests_tokens_cost_and_budget_gauges_are_exported_with_their_values()
     {
-        await fixture.Client().PostAsJsonAsync("/v1/career-paths", new { userId = "m" });
-        await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body($"gauge-{Guid.NewGuid():N}"));
-        var metrics = await fixture.Client(null).GetStringAsync("/metrics");
-        Assert.Contains("navigator_rejections_total{", metrics, StringComparison.Ordinal);
-        Assert.Contains("reason=\"invalid\"", metrics, StringComparison.Ordinal);
-        Assert.Contains("navigator_budget_remaining_usd{", metrics, StringComparison.Ordinal);
-        Assert.Contains("navigator_output_tokens_rolling_average", metrics, StringComparison.Ordinal);
-        Assert.Contains("navigator_max_tokens_effective", metrics, StringComparison.Ordinal);
+        // Collected from this replica's own meters: in this process other replicas export under the same
+        // names, and tests of other collections move their counters meanwhile.
+        var meters = fixture.Replicas[0].Services.GetRequiredService<IMeterFactory>();
+        using var requests = new MetricCollector<long>(meters, GatewayMetrics.MeterName, "navigator.requests");
+        using var rejections = new MetricCollector<long>(meters, GatewayMetrics.MeterName, "navigator.rejections");
+        using var tokens = new MetricCollector<long>(meters, GatewayMetrics.MeterName, "navigator.tokens");
+        using var cost = new MetricCollector<double>(meters, GatewayMetrics.MeterName, "navigator.cost.usd");
+        using var attempts = new MetricCollector<long>(meters, GatewayMetrics.MeterName, "navigator.provider.attempts");
+        using var remaining = new MetricCollector<double>(meters, GatewayMetrics.MeterName, "navigator.budget.remaining_usd");
+
+        var invalid = await fixture.Client().PostAsJsonAsync("/v1/career-paths", new { userId = "m" });
+        var served = await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body($"gauge-{Guid.NewGuid():N}", "openai"));
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        var meta = JsonNode.Parse(await served.Content.ReadAsStringAsync())!["meta"]!;
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+
+        Assert.Equal(1, Sum(rejections, ("reason", "invalid")));
+        Assert.Equal(1, Sum(rejections));
+        Assert.Equal(1, Sum(requests, ("outcome", "invalid")));
+        Assert.Equal(1, Sum(requests, ("outcome", "success"), ("provider", "openai")));
+        Assert.Equal(2, Sum(requests));
+        Assert.Equal(meta["inputTokens"]!.GetValue<int>(), Sum(tokens, ("direction", "input"), ("provider", "openai")));
+        Assert.Equal(meta["outputTokens"]!.GetValue<int>(), Sum(tokens, ("direction", "output"), ("provider", "openai")));
+        Assert.Equal((double)meta["costUsd"]!.GetValue<decimal>(), Sum(cost, ("provider", "openai"), ("model", "gpt-4o")), 9);
+        Assert.Equal(1, Sum(attempts, ("provider", "openai"), ("outcome", "success")));
+        Assert.Equal(1, Sum(attempts));
+
+        // The gauge shows what this replica last saw of the month's ledger.
+        var status = await BudgetAsync(fixture.Client(ApiFixture.AdminKey));
+        remaining.RecordObservableInstruments();
+        var gauge = Assert.Single(remaining.GetMeasurementSnapshot(), m => Equals(m.Tags["month"], Month));
+        Assert.InRange(gauge.Value, (double)(status.LimitUsd - status.SpentUsd - status.ReservedUsd - status.InFlightUsd) - 1, (double)status.LimitUsd);
+
+        // And Prometheus exports them under their exposition names.
+        var exposition = await fixture.Client(null).GetStringAsync("/metrics");
+        Assert.True(PrometheusText.Sum(exposition, "navigator_rejections_total", ("reason", "invalid")) >= 1);
+        Assert.True(PrometheusText.Sum(exposition, "navigator_budget_remaining_usd", ("month", Month)) > 0);
     }
+
+    private static double Sum<T>(MetricCollector<T> collector, params (string Name, string Value)[] tags)
+        where T : struct =>
+        collector.GetMeasurementSnapshot()
+            .Where(m => tags.All(t => Equals(m.Tags.GetValueOrDefault(t.Name), t.Value)))
+            .Sum(m => Convert.ToDouble(m.Value, System.Globalization.CultureInfo.InvariantCulture));
 
     private static Task<BudgetView> BudgetAsync(HttpClient admin) => BudgetReports.QuietAsync(admin, Month);
 }
@@ -132,6 +168,13 @@ public sealed class CostControlApiTests(ApiFixture fixture)
 /// <summary>Replicas report what they charged every 250 ms; tests wait for a report instead of assuming it arrived.</summary>
 public static class BudgetReports
 {
+    /// <summary>What a served request was charged (meta.costUsd); fails unless it was served.</summary>
+    public static async Task<decimal> CostOfAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["meta"]!["costUsd"]!.GetValue<decimal>();
+    }
+
     public static Task<BudgetView> WaitForSpentAsync(HttpClient admin, string month, decimal spentUsd) =>
         WaitForAsync(admin, month, view => view.SpentUsd == spentUsd && view.InFlightUsd == 0);
 
@@ -175,66 +218,57 @@ public static class BudgetReports
 [Collection(ReplicaCollection.Name)]
 public sealed class HardCapConcurrencyTests(TwoReplicaFixture fixture, Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static readonly string Month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
-
     [Fact]
     public async Task Spend_never_exceeds_the_limit_and_equals_the_sum_of_settled_costs()
     {
-        var admin = fixture.Replicas[0].Client(ApiReplica.AdminKey);
-        var before = await BudgetReports.QuietAsync(admin, Month);
+        await using var own = fixture.InOwnMonth(2);
+        var (admin, month) = (own.Admin, own.Month);
         // A worst-case reservation for this request is about $0.009 (gpt-4o, ~330 input + 800 output tokens):
         // this limit pays for roughly 200 of the 1,000 requests.
-        var limit = before.SpentUsd + 1.80m;
-        (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = limit, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
-        try
+        const decimal limit = 1.80m;
+        (await admin.PutAsJsonAsync($"/admin/budget/{month}/limit", new { limitUsd = limit, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
+        var samples = new ConcurrentBag<BudgetView>();
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
         {
-            var samples = new ConcurrentBag<BudgetView>();
-            using var sampling = new CancellationTokenSource();
-            var sampler = Task.Run(async () =>
+            while (!sampling.IsCancellationRequested)
             {
-                while (!sampling.IsCancellationRequested)
-                {
-                    samples.Add((await admin.GetFromJsonAsync<BudgetView>($"/admin/budget/{Month}"))!);
-                }
+                samples.Add((await admin.GetFromJsonAsync<BudgetView>($"/admin/budget/{month}"))!);
+            }
+        });
+
+        var clients = own.Replicas.Select(r => r.Client()).ToArray();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 1000).Select(async i =>
+        {
+            var response = await clients[i % clients.Length].PostAsJsonAsync("/v1/career-paths", new
+            {
+                userId = $"load-{i}",
+                userProfile = "Software Engineer, 5 years, Python/Java, interested in AI/ML",
+                jobMarketData = "AI Engineer: $120k-180k, ML Engineer: $130k-200k, Data Scientist: $110k-170k",
+                provider = "openai",
             });
+            return (response.StatusCode, Body: JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+        }));
+        sampling.Cancel();
+        await sampler;
 
-            var clients = fixture.Replicas.Select(r => r.Client()).ToArray();
-            var responses = await Task.WhenAll(Enumerable.Range(0, 1000).Select(async i =>
-            {
-                var response = await clients[i % clients.Length].PostAsJsonAsync("/v1/career-paths", new
-                {
-                    userId = $"load-{i}",
-                    userProfile = "Software Engineer, 5 years, Python/Java, interested in AI/ML",
-                    jobMarketData = "AI Engineer: $120k-180k, ML Engineer: $130k-200k, Data Scientist: $110k-170k",
-                    provider = "openai",
-                });
-                return (response.StatusCode, Body: JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
-            }));
-            sampling.Cancel();
-            await sampler;
+        var ok = responses.Where(r => r.StatusCode == HttpStatusCode.OK).ToList();
+        var refused = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        var charged = ok.Sum(r => r.Body["meta"]!["costUsd"]!.GetValue<decimal>());
+        // The replicas report their leases every 250 ms: wait (at most 5 s) for the last charges to arrive.
+        var after = await BudgetReports.WaitForSpentAsync(admin, month, charged);
+        output.WriteLine($"{ok.Count} served, {refused.Count} refused; spent {after.SpentUsd} of {limit}; peak {after.PeakCommittedUsd}; {samples.Count} samples");
 
-            var ok = responses.Where(r => r.StatusCode == HttpStatusCode.OK).ToList();
-            var refused = responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests).ToList();
-            var charged = ok.Sum(r => r.Body["meta"]!["costUsd"]!.GetValue<decimal>());
-            // The replicas report their leases every 250 ms: wait (at most 5 s) for the last charges to arrive.
-            var after = await BudgetReports.WaitForSpentAsync(admin, Month, before.SpentUsd + charged);
-            output.WriteLine($"{ok.Count} served, {refused.Count} refused; spent {after.SpentUsd - before.SpentUsd} of {limit - before.SpentUsd}; peak {after.PeakCommittedUsd}; {samples.Count} samples");
-
-            Assert.Equal(1000, ok.Count + refused.Count);
-            Assert.InRange(ok.Count, 150, 999);
-            Assert.All(refused, r => Assert.Equal("/problems/budget-exhausted", r.Body["type"]!.GetValue<string>()));
-            Assert.NotEmpty(refused);
-            Assert.NotEmpty(samples);
-            Assert.All(samples, s => Assert.True(s.SpentUsd + s.ReservedUsd <= s.LimitUsd, $"{s.SpentUsd} + {s.ReservedUsd} > {s.LimitUsd}"));
-            Assert.True(after.PeakCommittedUsd <= limit, $"peak {after.PeakCommittedUsd} > limit {limit}");
-            Assert.Equal(0m, after.InFlightUsd);
-            Assert.True(after.SpentUsd + after.ReservedUsd <= limit);
-            Assert.Equal(after.SpentUsd - before.SpentUsd, charged);
-        }
-        finally
-        {
-            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 5000, dailyPacingFactor = 3 })).EnsureSuccessStatusCode();
-        }
+        Assert.Equal(1000, ok.Count + refused.Count);
+        Assert.InRange(ok.Count, 150, 999);
+        Assert.All(refused, r => Assert.Equal("/problems/budget-exhausted", r.Body["type"]!.GetValue<string>()));
+        Assert.NotEmpty(refused);
+        Assert.NotEmpty(samples);
+        Assert.All(samples, s => Assert.True(s.SpentUsd + s.ReservedUsd <= s.LimitUsd, $"{s.SpentUsd} + {s.ReservedUsd} > {s.LimitUsd}"));
+        Assert.True(after.PeakCommittedUsd <= limit, $"peak {after.PeakCommittedUsd} > limit {limit}");
+        Assert.Equal(0m, after.InFlightUsd);
+        Assert.True(after.SpentUsd + after.ReservedUsd <= limit);
+        Assert.Equal(after.SpentUsd, charged);
     }
 }
 
@@ -242,8 +276,6 @@ public sealed class HardCapConcurrencyTests(TwoReplicaFixture fixture, Xunit.Abs
 [Collection(ReplicaCollection.Name)]
 public sealed class BudgetLeaseApiTests(TwoReplicaFixture fixture, Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static readonly string Month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
-
     private static object Body(int i) => new
     {
         userId = $"lease-{i}",
@@ -255,109 +287,86 @@ public sealed class BudgetLeaseApiTests(TwoReplicaFixture fixture, Xunit.Abstrac
     [Fact]
     public async Task Requests_are_served_until_at_least_99_percent_of_the_limit_is_spent_and_never_more()
     {
-        var admin = fixture.Replicas[0].Client(ApiReplica.AdminKey);
-        var before = await BudgetReports.QuietAsync(admin, Month);
+        await using var own = fixture.InOwnMonth(2);
+        var (admin, month) = (own.Admin, own.Month);
         // A worst case is about $0.009 and a served request costs about $0.002: $1 is some 500 requests,
         // and the last 1% ($0.01) is about one worst case.
-        var limit = before.SpentUsd + before.ReservedUsd + 1.00m;
-        (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = limit, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
-        try
+        const decimal limit = 1.00m;
+        (await admin.PutAsJsonAsync($"/admin/budget/{month}/limit", new { limitUsd = limit, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
+        var clients = own.Replicas.Select(r => r.Client()).ToArray();
+        decimal charged = 0;
+        int served = 0, refused = 0;
+        // Until the first refusal: a 429 while more than 1% is left would mean money stranded on a replica.
+        for (var i = 0; refused == 0 && i < 4000; i += 8)
         {
-            var clients = fixture.Replicas.Select(r => r.Client()).ToArray();
-            decimal charged = 0;
-            int served = 0, refused = 0;
-            // Until the first refusal: a 429 while more than 1% is left would mean money stranded on a replica.
-            for (var i = 0; refused == 0 && i < 4000; i += 8)
+            // Eight at a time, spread over both replicas.
+            var batch = await Task.WhenAll(Enumerable.Range(i, 8).Select(async n =>
             {
-                // Eight at a time, spread over both replicas.
-                var batch = await Task.WhenAll(Enumerable.Range(i, 8).Select(async n =>
-                {
-                    var response = await clients[n % 2].PostAsJsonAsync("/v1/career-paths", Body(n));
-                    return (response.StatusCode, Body: JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
-                }));
-                Assert.All(batch, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.TooManyRequests }));
-                var ok = batch.Where(r => r.StatusCode == HttpStatusCode.OK).ToList();
-                served += ok.Count;
-                charged += ok.Sum(r => r.Body["meta"]!["costUsd"]!.GetValue<decimal>());
-                refused += batch.Length - ok.Count;
-            }
+                var response = await clients[n % 2].PostAsJsonAsync("/v1/career-paths", Body(n));
+                return (response.StatusCode, Body: JsonNode.Parse(await response.Content.ReadAsStringAsync())!);
+            }));
+            Assert.All(batch, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.TooManyRequests }));
+            var ok = batch.Where(r => r.StatusCode == HttpStatusCode.OK).ToList();
+            served += ok.Count;
+            charged += ok.Sum(r => r.Body["meta"]!["costUsd"]!.GetValue<decimal>());
+            refused += batch.Length - ok.Count;
+        }
 
-            var after = await BudgetReports.WaitForSpentAsync(admin, Month, before.SpentUsd + charged);
-            Assert.True(refused > 0, "the limit was never reached");
-            output.WriteLine($"{served} served before the first refusal; spent {after.SpentUsd - before.SpentUsd} of {limit - before.SpentUsd}; peak {after.PeakCommittedUsd}");
-            Assert.Equal(before.SpentUsd + charged, after.SpentUsd);
-            Assert.True(after.SpentUsd >= limit * 0.99m, $"only {after.SpentUsd} of {limit} spent");
-            Assert.True(after.PeakCommittedUsd <= limit, $"peak {after.PeakCommittedUsd} > limit {limit}");
-        }
-        finally
-        {
-            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 5000, dailyPacingFactor = 3 })).EnsureSuccessStatusCode();
-        }
+        var after = await BudgetReports.WaitForSpentAsync(admin, month, charged);
+        Assert.True(refused > 0, "the limit was never reached");
+        output.WriteLine($"{served} served before the first refusal; spent {after.SpentUsd} of {limit}; peak {after.PeakCommittedUsd}");
+        Assert.Equal(charged, after.SpentUsd);
+        Assert.True(after.SpentUsd >= limit * 0.99m, $"only {after.SpentUsd} of {limit} spent");
+        Assert.True(after.PeakCommittedUsd <= limit, $"peak {after.PeakCommittedUsd} > limit {limit}");
     }
 
     [Fact]
     public async Task A_lowered_limit_stops_new_attempts_on_every_replica_within_a_second()
     {
-        var admin = fixture.Replicas[0].Client(ApiReplica.AdminKey);
-        var clients = fixture.Replicas.Select(r => r.Client()).ToArray();
+        await using var own = fixture.InOwnMonth(2);
+        var (admin, month) = (own.Admin, own.Month);
+        var clients = own.Replicas.Select(r => r.Client()).ToArray();
         // Both replicas hold a lease with headroom.
         for (var i = 0; i < 4; i++)
         {
             Assert.Equal(HttpStatusCode.OK, (await clients[i % 2].PostAsJsonAsync("/v1/career-paths", Body(20_000 + i))).StatusCode);
         }
 
-        var before = await BudgetReports.QuietAsync(admin, Month);
+        var before = await BudgetReports.QuietAsync(admin, month);
         Assert.Equal(2, before.Leases.Count(l => l.OutstandingUsd > 0));
-        try
-        {
-            // Through replica 0: replica 1 hears of it only from its own next lease report.
-            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = before.SpentUsd, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
-            await Task.Delay(TimeSpan.FromSeconds(1));
 
-            var refused = await clients[1].PostAsJsonAsync("/v1/career-paths", Body(20_100));
-            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-            Assert.Equal("/problems/budget-exhausted", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["type"]!.GetValue<string>());
-            var after = await BudgetReports.WaitForAsync(admin, Month, v => v.ReservedUsd == 0);
-            Assert.Equal(before.SpentUsd, after.SpentUsd);
-            Assert.Equal(0m, after.ReservedUsd);
-        }
-        finally
-        {
-            (await admin.PutAsJsonAsync($"/admin/budget/{Month}/limit", new { limitUsd = 5000, dailyPacingFactor = 3 })).EnsureSuccessStatusCode();
-        }
+        // Through replica 0: replica 1 hears of it only from its own next lease report.
+        (await admin.PutAsJsonAsync($"/admin/budget/{month}/limit", new { limitUsd = before.SpentUsd, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        var refused = await clients[1].PostAsJsonAsync("/v1/career-paths", Body(20_100));
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("/problems/budget-exhausted", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["type"]!.GetValue<string>());
+        var after = await BudgetReports.WaitForAsync(admin, month, v => v.ReservedUsd == 0);
+        Assert.Equal(before.SpentUsd, after.SpentUsd);
+        Assert.Equal(0m, after.ReservedUsd);
     }
 
     [Fact]
     public async Task A_replica_that_stops_reports_everything_and_returns_its_lease()
     {
-        var admin = fixture.Replicas[0].Client(ApiReplica.AdminKey);
-        var before = await BudgetReports.QuietAsync(admin, Month);
-        var replica = fixture.NewReplica();
+        await using var own = fixture.InOwnMonth();
+        var client = own.Client();
+        var replicaId = own.Replicas[0].Services.GetRequiredService<Pipeline.BudgetLeases>().ReplicaId;
         decimal charged = 0;
-        string replicaId;
-        try
+        for (var i = 0; i < 10; i++)
         {
-            var client = replica.Client();
-            replicaId = replica.Services.GetRequiredService<Pipeline.BudgetLeases>().ReplicaId;
-            for (var i = 0; i < 10; i++)
-            {
-                var response = await client.PostAsJsonAsync("/v1/career-paths", Body(10_000 + i));
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                charged += JsonNode.Parse(await response.Content.ReadAsStringAsync())!["meta"]!["costUsd"]!.GetValue<decimal>();
-            }
+            charged += await BudgetReports.CostOfAsync(await client.PostAsJsonAsync("/v1/career-paths", Body(10_000 + i)));
+        }
 
-            Assert.True(charged > 0);
-        }
-        finally
-        {
-            await replica.DisposeAsync(); // a graceful stop, as on SIGTERM
-        }
+        Assert.True(charged > 0);
+        await own.DisposeAsync(); // a graceful stop, as on SIGTERM (disposing twice is harmless)
 
         // No waiting for a report period: the stop reported the last charges and returned the lease.
-        var after = (await admin.GetFromJsonAsync<BudgetView>($"/admin/budget/{Month}"))!;
-        Assert.Equal(before.SpentUsd + charged, after.SpentUsd);
+        var after = (await fixture.Replicas[0].Client(ApiReplica.AdminKey).GetFromJsonAsync<BudgetView>($"/admin/budget/{own.Month}"))!;
+        Assert.Equal(charged, after.SpentUsd);
         Assert.DoesNotContain(after.Leases, l => l.ReplicaId == replicaId);
-        Assert.Equal(before.UnreconciledUsd, after.UnreconciledUsd);
+        Assert.Equal(0m, after.UnreconciledUsd);
     }
 }
 

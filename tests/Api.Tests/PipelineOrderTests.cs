@@ -1,4 +1,3 @@
-using System.Reflection;
 using Microsoft.Extensions.AI;
 using Navigator.Api.Pipeline;
 
@@ -7,9 +6,6 @@ namespace Navigator.Api.Tests;
 [Collection(ApiCollection.Name)]
 public sealed class PipelineOrderTests(ApiFixture fixture)
 {
-    private static readonly PropertyInfo InnerClient =
-        typeof(DelegatingChatClient).GetProperty("InnerClient", BindingFlags.Instance | BindingFlags.NonPublic)!;
-
     [Fact]
     public void Each_provider_chain_runs_soft_limit_then_budget_then_health_then_validation_then_telemetry()
     {
@@ -18,20 +14,22 @@ public sealed class PipelineOrderTests(ApiFixture fixture)
         _ = fixture.Client(); // starts the replica
         using var provider = new EchoClient();
         var pipeline = ChatClientBuilderExtensions.BuildProviderPipeline(provider, fixture.Replicas[0].Services);
+        Type[] order = [typeof(SoftLimitChatClient), typeof(BudgetChatClient), typeof(HealthReportingChatClient),
+            typeof(ResponseValidationChatClient), typeof(OpenTelemetryChatClient), typeof(EchoClient)];
 
-        var chain = new List<Type>();
-        object? client = pipeline;
-        while (client is DelegatingChatClient layer)
+        // GetService, the chain's public way in, answers from the first layer of a type, looking inward only:
+        // a layer finds every type below it and none above it.
+        var layers = order.Select(t => pipeline.GetService(t) as IChatClient).ToArray();
+        Assert.All(layers, Assert.NotNull);
+        Assert.Same(layers[0], pipeline);
+        for (var outer = 0; outer < order.Length; outer++)
         {
-            chain.Add(layer.GetType());
-            client = InnerClient.GetValue(layer);
+            for (var inner = outer + 1; inner < order.Length; inner++)
+            {
+                Assert.Same(layers[inner], layers[outer]!.GetService(order[inner]));
+                Assert.Null(layers[inner]!.GetService(order[outer]));
+            }
         }
-
-        chain.Add(client!.GetType());
-        Assert.Equal(
-            [typeof(SoftLimitChatClient), typeof(BudgetChatClient), typeof(HealthReportingChatClient), typeof(ResponseValidationChatClient),
-             typeof(OpenTelemetryChatClient), typeof(EchoClient)],
-            chain);
     }
 
     private sealed class EchoClient : IChatClient
@@ -42,7 +40,7 @@ public sealed class PipelineOrderTests(ApiFixture fixture)
         public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
             throw new NotSupportedException();
 
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+        public object? GetService(Type serviceType, object? serviceKey = null) => serviceType.IsInstanceOfType(this) ? this : null;
 
         public void Dispose()
         {

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Navigator.Api.Pipeline;
 using Navigator.FakeUpstream;
+using Navigator.Testing;
 
 namespace Navigator.Api.Tests;
 
@@ -42,7 +43,11 @@ public sealed class FakeUpstreamFixture() : ClusterWithReplicas("providers", 2)
     };
 }
 
-[CollectionDefinition(Name)]
+/// <summary>
+/// The failover and deadline tests measure time: they run alone, after the parallel collections (the
+/// 1,000-request burst among them) have finished.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class UpstreamCollection : ICollectionFixture<FakeUpstreamFixture>
 {
     public const string Name = "upstream";
@@ -75,7 +80,16 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         }
     }
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    /// <summary>Restores what a test changed. A failure here is reported beside the test's own, never instead of it.</summary>
+    public async Task DisposeAsync()
+    {
+        foreach (var restore in _restore)
+        {
+            await restore();
+        }
+    }
+
+    private readonly List<Func<Task>> _restore = [];
 
     [Theory]
     [InlineData("openai", "anthropic")]
@@ -183,7 +197,7 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         Faults.Set("openai", new Faults { LatencyMs = 10_000 });
         Faults.Set("anthropic", new Faults { LatencyMs = 10_000 });
         var admin = replica.Client(ApiReplica.AdminKey);
-        var month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        var month = TestClock.Month;
         var before = await BudgetReports.QuietAsync(admin, month);
 
         var clock = Stopwatch.StartNew();
@@ -288,7 +302,7 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         Faults.Set("anthropic", new Faults { LatencyMs = 700 });
         var replica = _fixture.Replicas[1];
         var admin = replica.Client(ApiReplica.AdminKey);
-        var month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        var month = TestClock.Month;
         var before = await BudgetReports.QuietAsync(admin, month);
         var user = $"hangup-{Guid.NewGuid():N}";
         using var impatient = replica.Client();
@@ -322,20 +336,15 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         var inFlight = PostAsync(0, "openai");
         await Task.Delay(300);
         (await admin.PostAsJsonAsync($"/admin/features/{feature}/rollback", new { toVersion = "1.2.2", reason = "in-flight test" })).EnsureSuccessStatusCode();
-        try
-        {
-            var (status, meta, _) = await inFlight;
-            Assert.Equal(HttpStatusCode.OK, status);
-            Assert.Equal(("1.2.3", "v2.1"), (meta["featureVersion"]!.GetValue<string>(), meta["systemPromptVersion"]!.GetValue<string>()));
+        _restore.Add(async () => (await admin.PostAsJsonAsync($"/admin/features/{feature}/rollback", new { reason = "restore after in-flight test" })).EnsureSuccessStatusCode());
 
-            Faults.Set("openai", new Faults());
-            var (_, next, _) = await PostAsync(0, "openai");
-            Assert.Equal(("1.2.2", "v2.0"), (next["featureVersion"]!.GetValue<string>(), next["systemPromptVersion"]!.GetValue<string>()));
-        }
-        finally
-        {
-            (await admin.PostAsJsonAsync($"/admin/features/{feature}/rollback", new { reason = "restore after in-flight test" })).EnsureSuccessStatusCode();
-        }
+        var (status, meta, _) = await inFlight;
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(("1.2.3", "v2.1"), (meta["featureVersion"]!.GetValue<string>(), meta["systemPromptVersion"]!.GetValue<string>()));
+
+        Faults.Set("openai", new Faults());
+        var (_, next, _) = await PostAsync(0, "openai");
+        Assert.Equal(("1.2.2", "v2.0"), (next["featureVersion"]!.GetValue<string>(), next["systemPromptVersion"]!.GetValue<string>()));
     }
 
     private static object Body(string provider) => new

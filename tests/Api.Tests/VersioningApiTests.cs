@@ -3,14 +3,17 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Navigator.Testing;
 
 namespace Navigator.Api.Tests;
 
 /// <summary>Feature versioning through the admin API, seen by two API replicas of one cluster.</summary>
 [Collection(ReplicaCollection.Name)]
-public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstractions.ITestOutputHelper output)
+public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
+    private readonly List<Func<Task>> _restore = [];
+
     private const string Feature = "career_path_navigator";
     private static readonly TimeSpan PropagationLimit = TimeSpan.FromSeconds(1);
 
@@ -52,17 +55,15 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
         await WaitForVersionsAsync("1.2.3", "v2.1", TimeSpan.FromSeconds(10));
         var admin = A.Client(ApiReplica.AdminKey);
         (await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2", reason = "compare with the archive" })).EnsureSuccessStatusCode();
-        try
-        {
-            await WaitForVersionsAsync("1.2.2", "v2.0", PropagationLimit);
-            var json = await PostAsync(B);
-            Assert.Equal("v1.4", json["meta"]!["userPromptVersion"]!.GetValue<string>());
-        }
-        finally
+        _restore.Add(async () =>
         {
             (await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { reason = "back to 1.2.3" })).EnsureSuccessStatusCode();
             await WaitForVersionsAsync("1.2.3", "v2.1", PropagationLimit);
-        }
+        });
+
+        await WaitForVersionsAsync("1.2.2", "v2.0", PropagationLimit);
+        var json = await PostAsync(B);
+        Assert.Equal("v1.4", json["meta"]!["userPromptVersion"]!.GetValue<string>());
     }
 
     [Fact]
@@ -70,6 +71,9 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
     {
         var admin = A.Client(ApiReplica.AdminKey);
         var before = await RevisionAsync();
+        var grain = A.Services.GetRequiredService<IGrainFactory>().GetGrain<Grains.PromptConfig.IPromptConfigGrain>(Feature);
+        var active = await grain.GetActiveAsync();
+        var overview = await grain.GetOverviewAsync();
 
         var schemaInvalid = await admin.PostAsync($"/admin/features/{Feature}/versions",
             Json(FeatureDocuments.Make(Feature, "1.3.0", edit: d => d["limits"]!["maxInputTokens"] = "lots")));
@@ -99,7 +103,26 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
             await AssertProblemAsync(await A.Client(key).PostAsync($"/admin/features/{Feature}/versions", Json(FeatureDocuments.Make(Feature, "1.3.0"))), status);
         }
 
+        // Re-read: the revision, the active snapshot (its prompt texts included) and the audit are as they were.
         Assert.Equal(before, await RevisionAsync());
+        // The 409 was for system prompt v2.1, which the active version uses: its text is unchanged.
+        var reread = (await grain.GetActiveAsync())!;
+        Assert.Equal("v2.1", reread.SystemPromptVersion);
+        Assert.Equal(
+            (active!.FeatureVersion, active.SystemPrompt, active.UserPromptVersion, active.UserTemplate, active.Revision),
+            (reread.FeatureVersion, reread.SystemPrompt, reread.UserPromptVersion, reread.UserTemplate, reread.Revision));
+        Assert.Equal(overview.Audit.Count, (await grain.GetOverviewAsync()).Audit.Count);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Restores what a test changed. A failure here is reported beside the test's own, never instead of it.</summary>
+    public async Task DisposeAsync()
+    {
+        foreach (var restore in _restore)
+        {
+            await restore();
+        }
     }
 
     private async Task<long> RevisionAsync() =>

@@ -45,10 +45,12 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
             var after = await RetryAsync(() => budget.GetStatusAsync());
             output.WriteLine($"ledger readable {clock.ElapsedMilliseconds} ms after the new silo started: spent {after.SpentUsd}, reserved {after.ReservedUsd}");
 
+            // Nothing acknowledged is lost. Whether the new activation has already swept the leases (their
+            // 4 s ran out while the silo restarted) or not, each is either still open or charged in full.
             Assert.Equal(100m, after.LimitUsd);
-            Assert.Equal(0.75m, after.SpentUsd);
-            Assert.Equal(9m, after.ReservedUsd);
-            Assert.Equal(3, after.Leases.Count);
+            Assert.Equal(0.75m + 9m, after.SpentUsd + after.ReservedUsd);
+            Assert.Equal(after.Leases.Count == 3 ? 0.75m : 9.75m, after.SpentUsd);
+            Assert.Contains(after.Leases.Count, new[] { 0, 3 });
             Assert.Equal(before.PeakCommittedUsd, after.PeakCommittedUsd);
 
             // Their replicas never report again: once their 4 s are up they are charged in full.
@@ -100,6 +102,8 @@ public sealed class ReplicaCrashTests(Xunit.Abstractions.ITestOutputHelper outpu
         var serviceId = TestStorage.NewServiceId("replica-crash");
         await using var silo = await SiloProcess.StartAsync(clusterId, serviceId);
         using var client = await TestSilo.StartClientAsync(clusterId, serviceId);
+        // The API process runs on the system clock (NAVIGATOR_TEST_CLOCK moves only in-process hosts), on a
+        // cluster of its own, so this month's ledger is fresh.
         var budget = client.ClusterClient().GetGrain<IBudgetGrain>(DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture));
         await budget.SetLimitAsync(10m, 0m, "test");
 

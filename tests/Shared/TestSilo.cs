@@ -40,6 +40,11 @@ public sealed class TestSilo : IAsyncDisposable
             builder.Configuration.AddInMemoryCollection(settings);
         }
 
+        if (TestClock.IsShifted)
+        {
+            builder.Services.AddKeyedSingleton(Navigator.Grains.LedgerClock.Key, TestClock.Suite);
+        }
+
         builder.AddNavigatorSilo();
         var host = builder.Build();
         await host.StartAsync();
