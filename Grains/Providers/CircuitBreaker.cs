@@ -70,11 +70,8 @@ public sealed class CircuitBreaker(CircuitBreakerOptions options)
         LastOutcome = outcome.Kind;
         LastCallAt = outcome.At;
 
-        if (outcome.IsProbe && _probes.Count > 0)
-        {
-            _probes.RemoveAt(0);
-        }
-
+        // Permits exist only while half-open, and a probe's outcome ends half-open either way (Open and
+        // Close drop every permit), so an outcome never needs to return one.
         switch (State)
         {
             case CircuitState.HalfOpen when outcome.IsProbe:
@@ -125,8 +122,7 @@ public sealed class CircuitBreaker(CircuitBreakerOptions options)
         var changed = false;
         if (State == CircuitState.Open && OpenUntil <= now)
         {
-            State = CircuitState.HalfOpen;
-            _probes.Clear();
+            State = CircuitState.HalfOpen; // Open() left no permits behind
             changed = true;
         }
 

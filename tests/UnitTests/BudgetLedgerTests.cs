@@ -155,6 +155,119 @@ public sealed class BudgetLedgerTests
     }
 
     [Fact]
+    public void Changed_says_exactly_when_the_ledger_must_be_written()
+    {
+        // The grain writes storage only when Changed: a false "changed" loses a charge, a false
+        // "unchanged" costs a write. Each kind of report below changes one thing, or nothing.
+        var state = Ledger(10m);
+        var opened = Renew(state, Open(0m));
+        Assert.Equal((LeaseOutcome.Granted, 0m, true, false), (opened.Outcome, opened.CeilingUsd, opened.Changed, opened.Grew)); // a new lease, even an empty one
+        var id = opened.LeaseId!;
+        var grant = Renew(state, Report(id, 2, charged: 0m, need: 1m));
+        Assert.Equal((true, true, 1m), (grant.Changed, grant.Grew, grant.CeilingUsd));
+
+        var nothing = Renew(state, Report(id, 3, charged: 0m));
+        Assert.Equal((false, false, 1m), (nothing.Changed, nothing.Grew, state.Leases[id].GrantedUsd));
+        Assert.Equal(Now + Ttl, state.Leases[id].ExpiresAt); // a routine report only extends the lease in memory
+
+        var charged = Renew(state, Report(id, 4, charged: 0.25m));
+        Assert.Equal((true, false, 0.25m), (charged.Changed, charged.Grew, state.SpentUsd));
+        var inFlight = Renew(state, Report(id, 5, charged: 0.25m, inFlight: 0.5m));
+        Assert.Equal((true, false), (inFlight.Changed, inFlight.Grew));
+        var shrunk = Renew(state, Report(id, 6, charged: 0.25m, inFlight: 0.5m, ceiling: 0.8m));
+        Assert.Equal((true, false, 0.8m), (shrunk.Changed, shrunk.Grew, state.Leases[id].GrantedUsd));
+
+        // The same sequence again is a repeat, whatever it says: ignored.
+        var repeat = Renew(state, Report(id, 6, charged: 5m, inFlight: 0m, need: 3m));
+        Assert.Equal((LeaseOutcome.Granted, false, false, 0.25m), (repeat.Outcome, repeat.Changed, repeat.Grew, state.SpentUsd));
+
+        var released = Renew(state, Report(id, 7, charged: 0.5m, release: true));
+        Assert.Equal((LeaseOutcome.Closed, true, false, 0.5m), (released.Outcome, released.Changed, released.Grew, state.SpentUsd));
+        var releasedUnknown = Renew(state, new LeaseReport("r1", null, 1, 0m, 0m, 0m, 0m, 0m, Release: true));
+        Assert.Equal((LeaseOutcome.Closed, false, false), (releasedUnknown.Outcome, releasedUnknown.Changed, releasedUnknown.Grew));
+        Assert.Empty(state.Leases);
+        var gone = Renew(state, Report(id, 8, charged: 0.6m));
+        Assert.Equal((LeaseOutcome.Closed, false, false, 0.5m), (gone.Outcome, gone.Changed, gone.Grew, state.SpentUsd));
+    }
+
+    [Fact]
+    public void A_late_report_reconciles_once_and_a_stale_one_is_ignored()
+    {
+        var state = Ledger(10m);
+        var id = Renew(state, Open(2m)).LeaseId!;
+        Renew(state, Report(id, 2, charged: 0.5m));
+        BudgetLedger.ExpireDue(state, Now + Ttl);
+        Assert.Equal(2m, state.SpentUsd);
+
+        var stale = Renew(state, Report(id, 2, charged: 0.7m), Now.AddMinutes(1));
+        Assert.Equal((LeaseOutcome.Closed, false, 2m), (stale.Outcome, stale.Changed, state.SpentUsd));
+        var late = Renew(state, Report(id, 3, charged: 0.7m), Now.AddMinutes(1));
+        Assert.Equal((LeaseOutcome.Closed, true, false, 0.7m), (late.Outcome, late.Changed, late.Grew, state.SpentUsd));
+        Assert.Empty(state.Closed);
+    }
+
+    [Fact]
+    public void Todays_room_counts_this_leases_attempts_in_flight_and_a_routine_report_past_the_cap_is_granted()
+    {
+        // $30 over November's 30 days with pacing factor 1: $1 today.
+        var state = new BudgetState { LimitUsd = 30m, DailyPacingFactor = 1m };
+        var id = Renew(state, Open(0.6m)).LeaseId!;
+        // $0.6 in flight leaves $0.4 of today: $0.5 more does not fit.
+        var refused = Renew(state, Report(id, 2, charged: 0m, inFlight: 0.6m, need: 0.5m));
+        Assert.Equal((LeaseOutcome.DailyCapExceeded, 1.0m), (refused.Outcome, refused.CeilingUsd));
+        Assert.Equal(1.0m, state.DailySpentUsd.GetValueOrDefault("2026-11-27") + BudgetLedger.Outstanding(state));
+
+        // Providers billed more than was reserved: today's spend is past the cap. Reports that need nothing
+        // still go through, and are not counted as refusals.
+        var routine = Renew(state, Report(id, 3, charged: 1.5m));
+        Assert.Equal(LeaseOutcome.Granted, routine.Outcome);
+        Assert.Equal(1.5m, state.DailySpentUsd["2026-11-27"]);
+        Assert.Equal(LeaseOutcome.DailyCapExceeded, Renew(state, Report(id, 4, charged: 1.5m, need: 0.01m)).Outcome);
+    }
+
+    [Fact]
+    public void Closed_leases_are_kept_24_hours_and_the_newest_128()
+    {
+        var state = Ledger(1_000m);
+        // 130 leases, each closing unreported one second after the previous one.
+        for (var i = 0; i < 130; i++)
+        {
+            Renew(state, Open(1m, replica: $"r{i}"), Now.AddSeconds(i));
+            BudgetLedger.ExpireDue(state, Now.AddSeconds(i) + Ttl);
+        }
+
+        Assert.Equal(BudgetLedger.ClosedLeaseCap, state.Closed.Count);
+        // The two oldest went: every replica but r0 and r1 is still there.
+        Assert.Equal(
+            Enumerable.Range(2, 128).Select(i => $"r{i}").Order(StringComparer.Ordinal),
+            state.Closed.Values.Select(c => c.ReplicaId).Order(StringComparer.Ordinal));
+
+        var newest = state.Closed.Values.Max(c => c.ClosedAt);
+        var oldest = state.Closed.Values.Min(c => c.ClosedAt);
+        BudgetLedger.ExpireDue(state, oldest + BudgetLedger.ClosedLeaseRetention);
+        Assert.Equal(128, state.Closed.Count); // exactly 24 h old is kept
+        BudgetLedger.ExpireDue(state, oldest + BudgetLedger.ClosedLeaseRetention + TimeSpan.FromTicks(1));
+        Assert.Equal(127, state.Closed.Count);
+        BudgetLedger.ExpireDue(state, newest + BudgetLedger.ClosedLeaseRetention + TimeSpan.FromTicks(1));
+        Assert.Empty(state.Closed);
+        Assert.Equal(130m, state.SpentUsd); // dropping the record of a closed lease never changes what was charged
+    }
+
+    [Fact]
+    public void With_a_zero_limit_every_alert_has_fired()
+    {
+        var state = new BudgetState { LimitUsd = 0m, AlertThresholds = [0.5m, 0.8m, 1.0m] };
+        Assert.Equal(new[] { 0.5m, 0.8m, 1.0m }, BudgetLedger.NewAlerts(state));
+    }
+
+    [Fact]
+    public void A_negative_amount_is_named_in_the_error()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Renew(Ledger(1m), Open(-1m)));
+        Assert.Contains("must not be negative", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Alerts_fire_once_per_threshold_and_rearm_when_the_limit_rises()
     {
         var state = new BudgetState { LimitUsd = 100m, AlertThresholds = [0.5m, 0.8m, 1.0m] };

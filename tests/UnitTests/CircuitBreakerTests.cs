@@ -58,6 +58,8 @@ public sealed class CircuitBreakerTests
     [InlineData(ProviderCallKind.ClientError, 50, false)]
     [InlineData(ProviderCallKind.Success, 50, false)]
     [InlineData(ProviderCallKind.Success, 1500, true)]
+    [InlineData(ProviderCallKind.Success, 1000, false)] // exactly SlowCallMs is not slow
+    [InlineData(ProviderCallKind.Success, 1000.5, true)]
     public void Classifies_what_counts_as_a_failure(ProviderCallKind kind, double latencyMs, bool failure)
     {
         Assert.Equal(failure, Breaker().IsFailure(Call(kind, latencyMs)));
@@ -159,6 +161,83 @@ public sealed class CircuitBreakerTests
         Assert.Equal(CircuitState.Open, snapshot.EffectiveState(T0));
         Assert.Equal(CircuitState.Closed, (snapshot with { Mode = CircuitMode.ForceClosed, State = CircuitState.Open }).EffectiveState(T0));
         Assert.Equal(CircuitState.HalfOpen, (snapshot with { Mode = CircuitMode.Auto, State = CircuitState.Open, OpenUntil = T0 }).EffectiveState(T0));
+    }
+
+    [Fact]
+    public void Opens_at_exactly_the_failure_rate_threshold()
+    {
+        var breaker = Breaker();
+        Assert.Equal(0, breaker.WindowFailureRate); // an empty window has no failures, not NaN
+        foreach (var kind in new[] { ProviderCallKind.Success, ProviderCallKind.ServerError, ProviderCallKind.Success })
+        {
+            Assert.False(breaker.Record(Call(kind), T0));
+        }
+
+        // 2 failures in 4 calls: exactly the 50% threshold, at exactly the minimum number of calls.
+        Assert.True(breaker.Record(Call(ProviderCallKind.Timeout), T0));
+        Assert.Equal(CircuitState.Open, breaker.State);
+        Assert.Equal("failure rate 50% over 4 calls", breaker.LastTripReason!.Replace("\u00a0", " ", StringComparison.Ordinal).Replace(" %", "%", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Counts_every_call_and_every_failure_and_keeps_exactly_the_window()
+    {
+        var breaker = Breaker();
+        // 13 calls, every third a failure (calls 3, 6, 9, 12): the rate stays under the threshold.
+        for (var i = 1; i <= 13; i++)
+        {
+            breaker.Record(Call(i % 3 == 0 ? ProviderCallKind.ServerError : ProviderCallKind.Success), T0);
+        }
+
+        Assert.Equal(CircuitState.Closed, breaker.State);
+        Assert.Equal((13L, 4L), (breaker.Calls, breaker.Failures));
+        // The window holds the last 10 calls (4..13), with 3 failures among them.
+        Assert.Equal(10, breaker.WindowCalls);
+        Assert.Equal(0.3, breaker.WindowFailureRate, 6);
+    }
+
+    [Fact]
+    public void A_permit_is_held_for_exactly_the_probe_timeout()
+    {
+        var breaker = OpenBreaker();
+        var start = T0.AddSeconds(1);
+        Assert.True(breaker.TryAcquireProbe(start).Granted);
+        Assert.True(breaker.TryAcquireProbe(start).Granted);
+        Assert.False(breaker.TryAcquireProbe(start.AddMilliseconds(3000)).Granted);
+        Assert.True(breaker.TryAcquireProbe(start.AddMilliseconds(3001)).Granted);
+    }
+
+    [Fact]
+    public void A_probes_outcome_ends_half_open_and_drops_every_permit()
+    {
+        var failed = OpenBreaker();
+        Assert.Equal((true, true), failed.TryAcquireProbe(T0.AddSeconds(1)));
+        Assert.Equal((true, false), failed.TryAcquireProbe(T0.AddSeconds(1)));
+        Assert.Equal(2, failed.ProbesInFlight);
+        Assert.True(failed.Record(Call(ProviderCallKind.ServerError, probe: true), T0.AddSeconds(1)));
+        Assert.Equal((CircuitState.Open, 0), (failed.State, failed.ProbesInFlight));
+        Assert.Equal("probe failed: ServerError", failed.LastTripReason);
+
+        var succeeded = OpenBreaker();
+        succeeded.TryAcquireProbe(T0.AddSeconds(1));
+        succeeded.TryAcquireProbe(T0.AddSeconds(1));
+        Assert.True(succeeded.Record(Call(ProviderCallKind.Success, probe: true), T0.AddSeconds(1)));
+        Assert.Equal((CircuitState.Closed, 0, 0), (succeeded.State, succeeded.ProbesInFlight, succeeded.WindowCalls));
+    }
+
+    [Fact]
+    public void A_closed_breaker_grants_without_a_permit_and_forced_modes_change_no_state()
+    {
+        var breaker = Breaker();
+        Assert.Equal((true, false), breaker.TryAcquireProbe(T0));
+        Assert.Equal(0, breaker.ProbesInFlight);
+
+        var open = OpenBreaker();
+        open.Mode = CircuitMode.ForceClosed;
+        Assert.Equal((true, false), open.TryAcquireProbe(T0.AddMinutes(5)));
+        open.Mode = CircuitMode.ForceOpen;
+        Assert.Equal((false, false), open.TryAcquireProbe(T0.AddMinutes(5)));
+        Assert.Equal(CircuitState.Open, open.State);
     }
 
     private static CircuitBreaker OpenBreaker()
