@@ -18,6 +18,8 @@ public static class GrainsServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<Budget.BudgetMetrics>();
         services.TryAddSingleton<Providers.ProviderHealthMetrics>();
+        services.TryAddSingleton<Caching.ResponseCacheMetrics>();
+        services.AddOptions<Caching.ResponseCacheOptions>().Bind(configuration.GetSection(Caching.ResponseCacheOptions.Section));
         services.AddOptions<Providers.CircuitBreakerOptions>().Bind(configuration.GetSection(Providers.CircuitBreakerOptions.Section));
         services.AddOptions<Budget.BudgetLeaseOptions>().Bind(configuration.GetSection(Budget.BudgetLeaseOptions.Section));
         return services;

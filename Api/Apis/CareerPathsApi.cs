@@ -89,7 +89,7 @@ public static partial class CareerPathsApi
         {
             // Not the request's abort token: a client that hangs up does not stop the provider call, so its
             // real cost is still settled and recorded. Only the request deadline cancels it.
-            var outcome = await pipeline.ExecuteAsync(request!, requestId, timestamp, CancellationToken.None);
+            var outcome = await pipeline.ExecuteAsync(request!, requestId, timestamp, CancellationToken.None, CacheDirectiveOf(http.Request));
             var latency = Elapsed();
             var (status, result) = http.RequestAborted.IsCancellationRequested
                 ? (StatusCodeClientClosed, RequestOutcome.ClientClosed)
@@ -111,6 +111,14 @@ public static partial class CareerPathsApi
 
         long Elapsed() => (long)time.GetElapsedTime(started).TotalMilliseconds;
     }
+
+    /// <summary><c>Cache-Control: no-store</c> neither reads nor writes the cache; <c>no-cache</c> skips the lookup and refreshes the entry.</summary>
+    internal static CacheDirective CacheDirectiveOf(HttpRequest request) => request.GetTypedHeaders().CacheControl switch
+    {
+        { NoStore: true } => CacheDirective.NoStore,
+        { NoCache: true } => CacheDirective.NoCache,
+        _ => CacheDirective.Default,
+    };
 
     /// <summary>The problem a failure becomes, with Retry-After where the client can come back.</summary>
     private static (RequestOutcome Result, int Status, string Type, string Title, string Detail) Describe(HttpContext http, Exception failure, DateTimeOffset timestamp)

@@ -13,6 +13,8 @@ public sealed record RollbackRequest(string? ToVersion, string? Reason);
 
 public sealed record ActivateRequest(string? Version, string? Reason);
 
+public sealed record PurgeCacheRequest(string? Reason);
+
 public sealed record PublishPromptRequest(string? Text);
 
 /// <summary>Feature and prompt versioning: publish immutable versions, activate, roll back, read the audit log.</summary>
@@ -28,6 +30,7 @@ public static class FeaturesAdminApi
         group.MapPost("/prompts/{kind}/{version}", PublishPromptAsync).WithSummary("Publishes a prompt template version: body { \"text\": \"...\" }.");
         group.MapPost("/activate", ActivateAsync).WithSummary("Moves the active label: body { \"version\", \"reason\" }.");
         group.MapPost("/rollback", RollbackAsync).WithSummary("Rolls back to the previous active version, or to toVersion: body { \"toVersion\"?, \"reason\" }.");
+        group.MapPost("/cache/purge", PurgeCacheAsync).WithSummary("Makes every cached answer of the feature unreachable on every replica (audited): body { \"reason\" }.");
         return app;
     }
 
@@ -84,6 +87,16 @@ public static class FeaturesAdminApi
 
         return ToHttp(await grains.GetGrain<IPromptConfigGrain>(feature).RollbackAsync(
             string.IsNullOrWhiteSpace(body.ToVersion) ? null : body.ToVersion, Actor(http), body.Reason));
+    }
+
+    public static async Task<IResult> PurgeCacheAsync(string feature, PurgeCacheRequest? body, HttpContext http, IGrainFactory grains)
+    {
+        if (string.IsNullOrWhiteSpace(body?.Reason))
+        {
+            return Problems.Invalid("'reason' is required: the audit log records why every purge happened.");
+        }
+
+        return ToHttp(await grains.GetGrain<IPromptConfigGrain>(feature).PurgeCacheAsync(Actor(http), body.Reason));
     }
 
     private static string Actor(HttpContext http) => http.User.Identity?.Name ?? "unknown";

@@ -29,6 +29,11 @@ public static class ApiHostingExtensions
         services.AddOptionsWithValidateOnStart<BudgetOptions, BudgetOptionsValidator>().BindConfiguration(BudgetOptions.Section);
         services.AddOptionsWithValidateOnStart<UserQuotaOptions, UserQuotaOptionsValidator>().BindConfiguration(UserQuotaOptions.Section);
         services.AddOptionsWithValidateOnStart<TokenLimiterOptions, TokenLimiterOptionsValidator>().BindConfiguration(TokenLimiterOptions.Section);
+        services.AddOptionsWithValidateOnStart<CacheOptions, CacheOptionsValidator>().BindConfiguration(CacheOptions.Section);
+        // The response cache's first level: HybridCache over a size-limited memory cache (cache:localMegabytes).
+        services.AddMemoryCache(o => o.SizeLimit = (long)config.GetValue(CacheOptions.Section + ":localMegabytes", 64) * 1024 * 1024);
+        services.AddHybridCache();
+        services.AddSingleton<ResponseCache>();
         services.AddOptionsWithValidateOnStart<AuthOptions, AuthOptionsValidator>()
             .BindConfiguration(AuthOptions.Section)
             .PostConfigure<IConfiguration>((o, cfg) =>

@@ -18,6 +18,8 @@ public sealed record RequestTelemetry(
     string? Provider,
     string? Model,
     bool Failover,
+    bool Cached,
+    bool Stale,
     bool Truncated,
     bool Downgraded,
     int MaxOutputTokens,
@@ -35,14 +37,15 @@ public sealed record RequestTelemetry(
         var snapshot = outcome?.Admission?.Snapshot;
         var assignment = outcome?.Admission?.Assignment;
         var attempts = outcome?.Attempts ?? [];
-        var answered = outcome?.Answered;
         return new RequestTelemetry(
             timestamp, requestId, userId, status, result, error,
             snapshot?.FeatureVersion, snapshot?.SystemPromptVersion, snapshot?.UserPromptVersion,
             assignment?.ExperimentId, assignment?.VariantId,
-            answered?.Provider, answered?.Model,
+            outcome?.Provider, outcome?.Model,
             outcome?.Failover ?? false,
-            outcome?.Admission?.Prompt?.Truncated ?? false,
+            outcome?.Cached is not null,
+            outcome?.Stale ?? false,
+            outcome?.Truncated ?? false,
             attempts.Any(a => a.Downgraded),
             attempts.Count > 0 ? attempts[^1].MaxOutputTokens : 0,
             outcome?.InputTokens ?? 0,

@@ -23,6 +23,10 @@ public interface IPromptConfigGrain : IGrainWithStringKey
     [Alias("PublishFeature")]
     Task<ChangeResult> PublishFeatureAsync(string document, bool activate, string actor, string? reason);
 
+    /// <summary>Makes every cached answer of the feature unreachable (cluster-wide, as the new snapshot reaches each replica); audited.</summary>
+    [Alias("PurgeCache")]
+    Task<ChangeResult> PurgeCacheAsync(string actor, string reason);
+
     /// <summary>Moves the active label to a published version.</summary>
     [Alias("Activate")]
     Task<ChangeResult> ActivateAsync(string version, string actor, string reason);
@@ -57,7 +61,9 @@ public sealed record FeatureSnapshot(
     [property: Id(4)] string UserPromptVersion,
     [property: Id(5)] string UserTemplate,
     [property: Id(6)] FeatureSettings Settings,
-    [property: Id(7)] long Revision);
+    [property: Id(7)] long Revision,
+    // Part of every response-cache key: bumped by a cache purge.
+    [property: Id(8)] long CacheGeneration = 0);
 
 /// <summary>The runtime parameters of a feature version.</summary>
 [GenerateSerializer, Immutable, Alias("Navigator.FeatureSettings")]
@@ -67,7 +73,16 @@ public sealed record FeatureSettings(
     [property: Id(2)] int MaxInputTokens,
     [property: Id(3)] int MaxOutputTokens,
     [property: Id(4)] int TargetOutputTokens,
-    [property: Id(5)] IReadOnlyDictionary<string, ProviderModelSettings> Providers);
+    [property: Id(5)] IReadOnlyDictionary<string, ProviderModelSettings> Providers,
+    // The version's cache settings; null: cached with the gateway's defaults.
+    [property: Id(6)] FeatureCacheSettings? Cache = null);
+
+/// <summary>A feature version's response caching; a null TTL or stale window takes the gateway's default (cache section of appsettings).</summary>
+[GenerateSerializer, Immutable, Alias("Navigator.FeatureCacheSettings")]
+public sealed record FeatureCacheSettings(
+    [property: Id(0)] bool Enabled,
+    [property: Id(1)] int? TtlSeconds,
+    [property: Id(2)] int? StaleSeconds);
 
 /// <summary>Model parameters for one provider within a feature version.</summary>
 [GenerateSerializer, Immutable, Alias("Navigator.ProviderModelSettings")]

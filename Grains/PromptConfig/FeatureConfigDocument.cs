@@ -22,11 +22,13 @@ public sealed class FeatureConfigDocument
     public required LimitsSection Limits { get; init; }
     public required IReadOnlyDictionary<string, ProviderSection> Providers { get; init; }
     public string? Experiment { get; init; }
+    public CacheSection? Cache { get; init; }
 
     public sealed record PromptRefs(string System, string User);
     public sealed record ParametersSection(int? RecommendationCount);
     public sealed record LimitsSection(int MaxInputTokens, int MaxOutputTokens, int? TargetOutputTokens);
     public sealed record ProviderSection(string Model, float? Temperature, int? MaxOutputTokens);
+    public sealed record CacheSection(bool? Enabled, int? TtlSeconds, int? StaleSeconds);
 
     public static FeatureConfigDocument Parse(string json) =>
         JsonSerializer.Deserialize<FeatureConfigDocument>(json, JsonOptions)
@@ -41,5 +43,6 @@ public sealed class FeatureConfigDocument
         Providers.ToDictionary(
             p => p.Key,
             p => new ProviderModelSettings(p.Value.Model, p.Value.Temperature ?? 0.4f, p.Value.MaxOutputTokens ?? Limits.MaxOutputTokens),
-            StringComparer.Ordinal));
+            StringComparer.Ordinal),
+        Cache is null ? null : new FeatureCacheSettings(Cache.Enabled ?? true, Cache.TtlSeconds, Cache.StaleSeconds));
 }

@@ -1,5 +1,6 @@
-using Microsoft.Extensions.DependencyInjection;
+using System.Globalization;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Navigator.Grains.Seed;
 using Orleans.Utilities;
@@ -160,6 +161,26 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
         return await MoveActiveAsync(previous, actor, "rollback", reason, recordInHistory: false);
     }
 
+    public async Task<ChangeResult> PurgeCacheAsync(string actor, string reason)
+    {
+        if (State.Versions.Count == 0)
+        {
+            return Result(ChangeOutcome.NotFound, $"Feature {Feature} has no published version.");
+        }
+
+        var from = State.CacheGeneration;
+        State.CacheGeneration++;
+        State.Revision++;
+        Audit(actor, "purge-cache", from.ToString(CultureInfo.InvariantCulture), State.CacheGeneration.ToString(CultureInfo.InvariantCulture), reason);
+        await _state.WriteStateAsync();
+        if (ActiveSnapshot() is { } snapshot)
+        {
+            await _observers.Notify(o => o.OnActiveChangedAsync(snapshot));
+        }
+
+        return Result(ChangeOutcome.Applied, $"Cached answers of {Feature} purged (cache generation {State.CacheGeneration}).");
+    }
+
     public Task SubscribeAsync(IFeatureConfigObserver observer)
     {
         _observers.Subscribe(observer, observer);
@@ -211,7 +232,8 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
             version.UserPromptVersion,
             State.Prompts[PromptKey.For("user", version.UserPromptVersion)],
             version.Settings,
-            State.Revision);
+            State.Revision,
+            State.CacheGeneration);
     }
 
     /// <summary>First activation: publish the repository's prompts and feature versions through the same checks as the admin API.</summary>

@@ -19,6 +19,9 @@ public sealed class PromptConfigState
 
     /// <summary>Active versions in the order they were activated; a plain rollback pops the last one.</summary>
     [Id(5)] public List<string> ActivationHistory { get; set; } = [];
+
+    /// <summary>Part of every response-cache key of the feature: a purge bumps it, so no earlier answer is found again.</summary>
+    [Id(6)] public long CacheGeneration { get; set; }
 }
 
 [GenerateSerializer, Immutable, Alias("Navigator.FeatureVersionRecord")]

@@ -94,7 +94,8 @@ public static class SiloHostingExtensions
 
         builder.Services.AddHealthChecks();
         builder.Services.AddNavigatorTelemetry(config, "navigator-silo",
-            m => m.AddMeter("Microsoft.Orleans", Navigator.Grains.Budget.BudgetMetrics.MeterName, Navigator.Grains.Providers.ProviderHealthMetrics.MeterName),
+            m => m.AddMeter("Microsoft.Orleans", Navigator.Grains.Budget.BudgetMetrics.MeterName, Navigator.Grains.Providers.ProviderHealthMetrics.MeterName,
+                Navigator.Grains.Caching.ResponseCacheMetrics.MeterName),
             _ => { });
 
         return builder;

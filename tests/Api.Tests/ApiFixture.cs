@@ -30,6 +30,9 @@ public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("perUser:requestsPerDay", PerUserRequestsPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("perUser:tokensPerDay", "10000000");
+        // Most tests send the same profile again and again to measure spend and failover: they run with the
+        // response cache off. ResponseCacheTests turn it on.
+        builder.UseSetting("cache:enabled", "false");
         // Fast simulated providers keep the suite quick.
         builder.UseSetting("providers:openai:simulated:latencyMs", "5");
         builder.UseSetting("providers:openai:simulated:latencyJitterMs", "5");

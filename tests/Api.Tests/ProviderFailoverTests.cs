@@ -13,9 +13,19 @@ namespace Navigator.Api.Tests;
 /// Two API replicas using the real OpenAI and Anthropic SDK adapters against the fake upstream on
 /// loopback, one silo, fast circuit settings (minimum 4 calls, 1 s open period, 2 probes).
 /// </summary>
-public sealed class FakeUpstreamFixture() : ClusterWithReplicas("providers", 2)
+public class FakeUpstreamFixture : ClusterWithReplicas
 {
     public const int HalfOpenProbes = 2;
+
+    public FakeUpstreamFixture()
+        : this("providers")
+    {
+    }
+
+    protected FakeUpstreamFixture(string name)
+        : base(name, 2)
+    {
+    }
 
     public FakeUpstreamApp Upstream { get; private set; } = null!;
 
@@ -40,7 +50,37 @@ public sealed class FakeUpstreamFixture() : ClusterWithReplicas("providers", 2)
         ["ANTHROPIC_BASE_URL"] = Upstream.BaseUrl,
         ["providers:openai:attemptTimeoutMs"] = "1200",
         ["providers:anthropic:attemptTimeoutMs"] = "1200",
-    };
+    }.Concat(MoreApiSettings).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+
+    /// <summary>Settings a derived fixture adds to (or overrides in) the ones above.</summary>
+    protected virtual IReadOnlyDictionary<string, string> MoreApiSettings => new Dictionary<string, string>();
+
+    /// <summary>Sets a circuit's mode and waits until both replicas' own views show it.</summary>
+    public async Task SetModeAsync(string provider, string mode)
+    {
+        var response = await Replicas[0].Client(ApiReplica.AdminKey).PostAsJsonAsync($"/admin/providers/{provider}/circuit", new { mode });
+        response.EnsureSuccessStatusCode();
+        // Both replicas learn the change by push (or their 1 s re-read): wait until each one's own view shows it.
+        var expected = mode == "forceOpen" ? "open" : "closed";
+        foreach (var replica in Replicas)
+        {
+            await WaitUntilAsync(async () =>
+            {
+                var all = JsonNode.Parse(await replica.Client(ApiReplica.AdminKey).GetStringAsync("/admin/providers"))!.AsArray();
+                return all.Single(p => p!["provider"]!.GetValue<string>() == provider)!["replicaState"]?.GetValue<string>() == expected;
+            }, TimeSpan.FromSeconds(3));
+        }
+    }
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(clock.Elapsed < timeout, "condition not met in time");
+            await Task.Delay(50);
+        }
+    }
 }
 
 /// <summary>
@@ -76,7 +116,7 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         await Task.Delay(200);
         foreach (var provider in new[] { "openai", "anthropic" })
         {
-            await SetModeAsync(provider, "auto");
+            await _fixture.SetModeAsync(provider, "auto");
         }
     }
 
@@ -109,7 +149,7 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         }
 
         // Replicas send outcomes in batches every 100 ms: the breaker learns of the last failures within that.
-        await WaitUntilAsync(async () => (await CircuitAsync(down))["state"]!.GetValue<string>() == "open", TimeSpan.FromSeconds(1));
+        await FakeUpstreamFixture.WaitUntilAsync(async () => (await CircuitAsync(down))["state"]!.GetValue<string>() == "open", TimeSpan.FromSeconds(1));
         var circuit = await CircuitAsync(down);
         Assert.Equal("open", circuit["state"]!.GetValue<string>());
         Assert.NotNull(circuit["nextProbeAt"]);
@@ -129,11 +169,11 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
             await PostAsync(i % 2, "openai");
         }
 
-        await WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "open", TimeSpan.FromSeconds(1));
+        await FakeUpstreamFixture.WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "open", TimeSpan.FromSeconds(1));
 
         // Recovered, but slow enough that the whole burst arrives while the probes are in flight.
         Faults.Set("openai", new Faults { LatencyMs = 700 });
-        await WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "halfOpen", TimeSpan.FromSeconds(5));
+        await FakeUpstreamFixture.WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "halfOpen", TimeSpan.FromSeconds(5));
         var before = Faults.Requests("openai");
         var burst = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => PostAsync(i % 2, "openai")));
 
@@ -141,7 +181,7 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         var probes = Faults.Requests("openai") - before;
         Assert.InRange(probes, 1, FakeUpstreamFixture.HalfOpenProbes);
         Assert.Equal(probes, burst.Count(r => r.Meta["provider"]!.GetValue<string>() == "openai"));
-        await WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "closed", TimeSpan.FromSeconds(1));
+        await FakeUpstreamFixture.WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "closed", TimeSpan.FromSeconds(1));
 
         // Closed again: openai serves its own requests.
         var (_, meta, _) = await PostAsync(1, "openai");
@@ -230,7 +270,7 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("auth_failure", meta["attempts"]![0]!["outcome"]!.GetValue<string>());
-        await WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "open", TimeSpan.FromSeconds(2));
+        await FakeUpstreamFixture.WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "open", TimeSpan.FromSeconds(2));
         Assert.Contains("credentials", (await CircuitAsync("openai"))["lastTripReason"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
@@ -252,7 +292,7 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
     public async Task A_429_is_retried_after_its_retry_after_when_that_fits_the_deadline()
     {
         Faults.Set("openai", new Faults { Status = 429, RetryAfterSeconds = 1 });
-        await SetModeAsync("anthropic", "forceOpen");
+        await _fixture.SetModeAsync("anthropic", "forceOpen");
         var retry = Task.Run(async () =>
         {
             await Task.Delay(500);
@@ -272,7 +312,7 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
     [Fact]
     public async Task Operators_can_force_a_circuit_open_or_closed_and_every_replica_follows()
     {
-        await SetModeAsync("openai", "forceOpen");
+        await _fixture.SetModeAsync("openai", "forceOpen");
         foreach (var replica in new[] { 0, 1 })
         {
             var (_, meta, _) = await PostAsync(replica, "openai");
@@ -280,7 +320,7 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         }
 
         Faults.Set("openai", new Faults { Status = 500 });
-        await SetModeAsync("openai", "forceClosed");
+        await _fixture.SetModeAsync("openai", "forceClosed");
         for (var i = 0; i < 6; i++)
         {
             var (_, meta, _) = await PostAsync(i % 2, "openai");
@@ -370,29 +410,4 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         return all.Single(p => p!["provider"]!.GetValue<string>() == provider)!;
     }
 
-    private async Task SetModeAsync(string provider, string mode)
-    {
-        var response = await _fixture.Replicas[0].Client(ApiReplica.AdminKey).PostAsJsonAsync($"/admin/providers/{provider}/circuit", new { mode });
-        response.EnsureSuccessStatusCode();
-        // Both replicas learn the change by push (or their 1 s re-read): wait until each one's own view shows it.
-        var expected = mode == "forceOpen" ? "open" : "closed";
-        foreach (var replica in _fixture.Replicas)
-        {
-            await WaitUntilAsync(async () =>
-            {
-                var all = JsonNode.Parse(await replica.Client(ApiReplica.AdminKey).GetStringAsync("/admin/providers"))!.AsArray();
-                return all.Single(p => p!["provider"]!.GetValue<string>() == provider)!["replicaState"]?.GetValue<string>() == expected;
-            }, TimeSpan.FromSeconds(3));
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            Assert.True(clock.Elapsed < timeout, "condition not met in time");
-            await Task.Delay(50);
-        }
-    }
 }

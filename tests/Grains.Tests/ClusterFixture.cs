@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Navigator.Silo.Hosting;
 using Orleans.TestingHost;
 
@@ -19,6 +20,8 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             silo.AddNavigatorStorage(Testing.TestStorage.ConnectionString, serviceId);
             silo.Services.AddNavigatorGrains(silo.Configuration);
+            // 1 MB: 64 KB a cache shard, so a test can fill one past its limit.
+            silo.Services.Configure<Caching.ResponseCacheOptions>(o => o.MaxMegabytes = 1);
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();

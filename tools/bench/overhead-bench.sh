@@ -5,6 +5,10 @@
 # - The mock upstream (tools/bench/overhead/mock-upstream.js) answers POST /v1/chat/completions at once.
 # - The gateway runs as ./run.sh would (Azurite, one silo, the API) with every guard on (quota,
 #   experiment, budget lease, circuits, validation, telemetry), through its real OpenAI SDK adapter.
+#   Target "gateway" is the miss path: it sends Cache-Control: no-store, so every request calls the
+#   mock. Target "cached" is the hit path: the same question without it, answered from the
+#   replica's response cache (every user id here falls in one of the experiment's two variants, so
+#   after two misses every request is a hit).
 # - Offered rates of 200, 500 and 1,000 RPS, then a closed-loop maximum (32 connections), all with
 #   wrk. At a set rate every connection waits a random exponential time between requests
 #   (tools/bench/overhead/post.lua), so arrivals are spread out instead of coming in the synchronized
@@ -87,8 +91,10 @@ URL[direct]=$MOCK/v1/chat/completions; BODY[direct]=$OPENAI_BODY; HEADERS[direct
 URL[portkey]=http://127.0.0.1:$PORTKEY_PORT/v1/chat/completions; BODY[portkey]=$OPENAI_BODY
 HEADERS[portkey]="Content-Type: application/json|Authorization: Bearer sk-fake|x-portkey-provider: openai|x-portkey-custom-host: $MOCK/v1"; PIDS[portkey]="$PORTKEY_PID"
 URL[gateway]=http://127.0.0.1:$API_PORT/v1/career-paths; BODY[gateway]=$GATEWAY_BODY
-HEADERS[gateway]="Content-Type: application/json|Authorization: Bearer dev-client-key"; PIDS[gateway]="$API_PID $SILO_PID $AZURITE_PID"
-TARGETS=(direct portkey gateway)
+HEADERS[gateway]="Content-Type: application/json|Authorization: Bearer dev-client-key|Cache-Control: no-store"; PIDS[gateway]="$API_PID $SILO_PID $AZURITE_PID"
+URL[cached]=${URL[gateway]}; BODY[cached]=$GATEWAY_BODY
+HEADERS[cached]="Content-Type: application/json|Authorization: Bearer dev-client-key"; PIDS[cached]=${PIDS[gateway]}
+TARGETS=(direct portkey gateway cached)
 
 # header_args TARGET FLAG: the target's headers as repeated FLAG "Name: value" arguments (in HDR).
 header_args() {
@@ -107,7 +113,7 @@ for target in "${TARGETS[@]}"; do
     exit 1
   fi
 done
-echo "All three targets answer 200."
+echo "All targets answer 200."
 
 # cpu_ticks PID...: utime + stime of the processes (all their threads), in clock ticks.
 cpu_ticks() {
@@ -209,7 +215,8 @@ REPORT=$WORK/report.md
     done
   done
   echo
-  echo "CPU and RSS are summed over the target's processes: gateway = API + silo + Azurite; portkey = its node process; the mock's own CPU is not counted for any target."
+  echo "gateway = the miss path (Cache-Control: no-store, every request calls the mock); cached = the hit path (the same question, answered by the response cache)."
+  echo "CPU and RSS are summed over the target's processes: gateway and cached = API + silo + Azurite; portkey = its node process; the mock's own CPU is not counted for any target."
   echo
   echo "One gateway request on its own (1 connection, p50): $SINGLE_BEFORE ms before the phases, $SINGLE_AFTER ms after them, with $SERVED requests served in between."
   echo
