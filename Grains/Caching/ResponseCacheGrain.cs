@@ -44,8 +44,11 @@ public sealed class ResponseCacheMetrics
 /// <remarks>
 /// Reentrant so that waiters can wait: every method runs to its first await on the grain's one thread,
 /// and only <see cref="ClaimAsync"/> awaits (for a fill), so the maps are never changed concurrently.
+/// Kept alive: an idle shard collected after the default 15 minutes would drop answers that the stale
+/// window (24 h) promises to keep for an outage; there are only 16 shards.
 /// </remarks>
 [Reentrant]
+[KeepAlive]
 public sealed class ResponseCacheGrain(
     IOptions<ResponseCacheOptions> options,
     ResponseCacheMetrics metrics,

@@ -163,6 +163,7 @@ public sealed class BudgetLedgerTests
         var opened = Renew(state, Open(0m));
         Assert.Equal((LeaseOutcome.Granted, 0m, true, false), (opened.Outcome, opened.CeilingUsd, opened.Changed, opened.Grew)); // a new lease, even an empty one
         var id = opened.LeaseId!;
+        Assert.Equal(Now + Ttl, state.Leases[id].ExpiresAt);
         var grant = Renew(state, Report(id, 2, charged: 0m, need: 1m));
         Assert.Equal((true, true, 1m), (grant.Changed, grant.Grew, grant.CeilingUsd));
 

@@ -240,6 +240,19 @@ public sealed class CircuitBreakerTests
         Assert.Equal(CircuitState.Open, open.State);
     }
 
+    [Fact]
+    public void Reset_closes_it_and_forgets_its_openings()
+    {
+        var breaker = OpenBreaker();
+        breaker.TryAcquireProbe(T0.AddSeconds(1));
+        breaker.Record(Call(ProviderCallKind.ServerError, probe: true), T0.AddSeconds(1));
+        Assert.Equal(2, breaker.ConsecutiveOpenings);
+
+        breaker.Reset();
+
+        Assert.Equal((CircuitState.Closed, null, 0, 0), (breaker.State, breaker.OpenUntil, breaker.ConsecutiveOpenings, breaker.WindowCalls));
+    }
+
     private static CircuitBreaker OpenBreaker()
     {
         var breaker = Breaker();

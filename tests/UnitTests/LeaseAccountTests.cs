@@ -76,6 +76,17 @@ public sealed class LeaseAccountTests
     }
 
     [Fact]
+    public void A_reservation_settled_between_two_reports_is_news()
+    {
+        var account = Granted(1m);
+        account.NextReport("r1", 0m, 0m, release: false);
+        Assert.True(account.TryReserve(0.10m, Now));
+        account.Settle(0.10m, 0.05m);
+        Assert.True(account.HasNews);
+        Assert.Equal(0.05m, account.NextReport("r1", 0m, 0m, release: false).ChargedUsd);
+    }
+
+    [Fact]
     public void A_settled_reservation_leaves_no_negative_zero_and_a_settlement_is_news()
     {
         var account = Granted(1m);
