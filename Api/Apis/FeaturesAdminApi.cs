@@ -58,6 +58,11 @@ public static class FeaturesAdminApi
             return TypedResults.Problem($"The body is larger than {max} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large", type: Problems.TooLarge);
         }
 
+        if (TooLongReason(reason) is { } tooLong)
+        {
+            return tooLong;
+        }
+
         var result = await grains.GetGrain<IPromptConfigGrain>(feature).PublishFeatureAsync(document, activate, Actor(http), reason);
         return ToHttp(result, created: $"/admin/features/{feature}");
     }
@@ -75,6 +80,11 @@ public static class FeaturesAdminApi
             return Problems.Invalid("Both 'version' and 'reason' are required.");
         }
 
+        if (TooLongReason(body.Reason) is { } tooLong)
+        {
+            return tooLong;
+        }
+
         return ToHttp(await grains.GetGrain<IPromptConfigGrain>(feature).ActivateAsync(body.Version, Actor(http), body.Reason));
     }
 
@@ -83,6 +93,11 @@ public static class FeaturesAdminApi
         if (string.IsNullOrWhiteSpace(body?.Reason))
         {
             return Problems.Invalid("'reason' is required: the audit log records why every rollback happened.");
+        }
+
+        if (TooLongReason(body.Reason) is { } tooLong)
+        {
+            return tooLong;
         }
 
         return ToHttp(await grains.GetGrain<IPromptConfigGrain>(feature).RollbackAsync(
@@ -96,8 +111,20 @@ public static class FeaturesAdminApi
             return Problems.Invalid("'reason' is required: the audit log records why every purge happened.");
         }
 
+        if (TooLongReason(body.Reason) is { } tooLong)
+        {
+            return tooLong;
+        }
+
         return ToHttp(await grains.GetGrain<IPromptConfigGrain>(feature).PurgeCacheAsync(Actor(http), body.Reason));
     }
+
+    /// <summary>Reasons go into the audit log, which shares the feature's one storage row with its versions.</summary>
+    public const int MaxReasonLength = 200;
+
+    private static IResult? TooLongReason(string? reason) => reason?.Length > MaxReasonLength
+        ? Problems.Invalid($"'reason' is longer than {MaxReasonLength} characters.")
+        : null;
 
     private static string Actor(HttpContext http) => http.User.Identity?.Name ?? "unknown";
 

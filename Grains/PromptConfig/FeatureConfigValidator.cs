@@ -28,6 +28,9 @@ public sealed partial class FeatureConfigValidator(ISeedSource seed)
 
     public static readonly IReadOnlyList<string> PromptKinds = ["system", "user"];
 
+    /// <summary>The longest prompt template accepted: the feature's prompts and versions share one storage row.</summary>
+    public const int MaxPromptLength = 32_000;
+
     /// <summary>Returns the parsed document, or the errors (each with a JSON pointer) that stop it being published.</summary>
     public (FeatureConfigDocument? Document, IReadOnlyList<ValidationError> Errors) Validate(
         string feature, string json, IReadOnlyDictionary<string, string> prompts)
@@ -118,6 +121,10 @@ public sealed partial class FeatureConfigValidator(ISeedSource seed)
         if (string.IsNullOrWhiteSpace(text))
         {
             errors.Add(new ValidationError("/text", "The template is empty."));
+        }
+        else if (text.Length > MaxPromptLength)
+        {
+            errors.Add(new ValidationError("/text", $"The template is longer than {MaxPromptLength:N0} characters."));
         }
         else if (!TemplateVariables.TryGetVariables(text, out _, out var error))
         {

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Navigator.Grains.Seed;
+using Orleans.Serialization;
 using Orleans.Utilities;
 
 namespace Navigator.Grains.PromptConfig;
@@ -23,14 +24,20 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
     private readonly TimeProvider _time;
     private readonly ILogger<PromptConfigGrain> _logger;
     private readonly ObserverManager<IFeatureConfigObserver> _observers;
+    private readonly DeepCopier<PromptConfigState> _copier;
+
+    // The state as storage last held it, taken when a change begins: restored if the change's write fails.
+    private PromptConfigState? _saved;
 
     public PromptConfigGrain(
         [PersistentState("promptConfig", "config")] IPersistentState<PromptConfigState> state,
         ISeedSource seed,
         FeatureConfigValidator validator,
         [FromKeyedServices(LedgerClock.Key)] TimeProvider time,
+        DeepCopier<PromptConfigState> copier,
         ILogger<PromptConfigGrain> logger)
     {
+        _copier = copier;
         _state = state;
         _seed = seed;
         _validator = validator;
@@ -67,6 +74,7 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
 
     public async Task<ChangeResult> PublishPromptAsync(string kind, string version, string text, string actor)
     {
+        BeginChange();
         var errors = FeatureConfigValidator.ValidatePrompt(kind, version, text);
         if (errors.Count > 0)
         {
@@ -81,15 +89,21 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
                 : Result(ChangeOutcome.Conflict, $"Prompt {key} is already published with different text; published versions are immutable. Publish a new version.");
         }
 
+        if (TooBig(key.Length + text.Length) is { } full)
+        {
+            return full;
+        }
+
         State.Prompts[key] = text;
         Audit(actor, "publish-prompt", null, key, null);
-        await _state.WriteStateAsync();
+        await CommitAsync();
         LogPublished(Feature, key, actor);
         return Result(ChangeOutcome.Applied, $"Published prompt {key}.");
     }
 
     public async Task<ChangeResult> PublishFeatureAsync(string document, bool activate, string actor, string? reason)
     {
+        BeginChange();
         var (parsed, errors) = _validator.Validate(Feature, document, State.Prompts);
         if (parsed is null)
         {
@@ -108,6 +122,11 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
                 : Result(ChangeOutcome.Unchanged, $"Version {parsed.Version} is already published with this content.");
         }
 
+        if (TooBig(document.Length + 200) is { } full)
+        {
+            return full;
+        }
+
         State.Versions[parsed.Version] = new FeatureVersionRecord(
             parsed.Version, parsed.Prompts.System, parsed.Prompts.User, parsed.ToSettings(), document, _time.GetUtcNow(), actor);
         Audit(actor, "publish", null, parsed.Version, reason);
@@ -118,12 +137,13 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
         }
 
         State.Revision++;
-        await _state.WriteStateAsync();
+        await CommitAsync();
         return Result(ChangeOutcome.Applied, $"Published {parsed.Version}.");
     }
 
     public async Task<ChangeResult> ActivateAsync(string version, string actor, string reason)
     {
+        BeginChange();
         if (!State.Versions.ContainsKey(version))
         {
             return Result(ChangeOutcome.NotFound, $"Version {version} is not published.");
@@ -136,6 +156,7 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
 
     public async Task<ChangeResult> RollbackAsync(string? toVersion, string actor, string reason)
     {
+        BeginChange();
         var current = State.Labels.GetValueOrDefault(ActiveLabel);
         if (toVersion is not null)
         {
@@ -163,6 +184,7 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
 
     public async Task<ChangeResult> PurgeCacheAsync(string actor, string reason)
     {
+        BeginChange();
         if (State.Versions.Count == 0)
         {
             return Result(ChangeOutcome.NotFound, $"Feature {Feature} has no published version.");
@@ -172,7 +194,7 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
         State.CacheGeneration++;
         State.Revision++;
         Audit(actor, "purge-cache", from.ToString(CultureInfo.InvariantCulture), State.CacheGeneration.ToString(CultureInfo.InvariantCulture), reason);
-        await _state.WriteStateAsync();
+        await CommitAsync();
         if (ActiveSnapshot() is { } snapshot)
         {
             await _observers.Notify(o => o.OnActiveChangedAsync(snapshot));
@@ -204,7 +226,7 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
 
         State.Revision++;
         Audit(actor, action, from, version, reason);
-        await _state.WriteStateAsync();
+        await CommitAsync();
         LogActivated(Feature, from, version, actor, action);
 
         // Push to every subscribed replica; the observer method is one-way, so nobody waits on a slow replica.
@@ -263,6 +285,54 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
         }
     }
 
+    private void BeginChange() => _saved = _copier.Copy(State);
+
+    /// <summary>
+    /// Writes the change. If the write fails, the change is undone in memory and the state re-read when
+    /// storage answers: replicas are never served a version that was never saved, and the ETag stays the
+    /// stored one, so the next change can be written.
+    /// </summary>
+    private async Task CommitAsync()
+    {
+        try
+        {
+            await _state.WriteStateAsync();
+        }
+        catch (Exception ex)
+        {
+            _state.State = _saved!;
+            LogWriteFailed(Feature, ex);
+            try
+            {
+                await _state.ReadStateAsync();
+            }
+            catch (Exception readFailure)
+            {
+                // Storage is still down: the restored copy is what it last held.
+                LogWriteFailed(Feature, readFailure);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// An Azure Table row holds at most 1 MB. Prompt texts and documents dominate the state; the audit log
+    /// is capped at <see cref="AuditCapacity"/> entries with reasons of at most 200 characters.
+    /// </summary>
+    public const int MaxStateBytes = 800_000;
+
+    /// <summary>About what the state takes in storage (strings are written as UTF-8, mostly ASCII here).</summary>
+    private long StateBytes() =>
+        State.Prompts.Sum(p => (long)p.Key.Length + p.Value.Length)
+        + State.Versions.Values.Sum(v => (long)v.Document.Length + 200)
+        + State.Audit.Sum(a => 100L + (a.Reason?.Length ?? 0) + a.Actor.Length);
+
+    private ChangeResult? TooBig(int adding) => StateBytes() + adding > MaxStateBytes
+        ? Result(ChangeOutcome.Invalid, $"Feature {Feature} cannot store more versions or prompts (over {MaxStateBytes:N0} bytes); nothing was changed.",
+            [new ValidationError("", "The feature's stored versions and prompts are full.")])
+        : null;
+
     private void Audit(string actor, string action, string? from, string? to, string? reason)
     {
         State.Audit.Add(new AuditEntry(_time.GetUtcNow(), actor, action, from, to, reason));
@@ -277,6 +347,9 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
 
     private static Version SemVer(string version) => System.Version.TryParse(version, out var v) ? v : new Version(0, 0);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Feature {Feature}: storage write failed; the change was undone")]
+    private partial void LogWriteFailed(string feature, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Seeded feature {Feature}: active {Version}, {Count} versions")]
     private partial void LogSeeded(string feature, string version, int count);
 
@@ -286,3 +359,4 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Feature {Feature}: active {From} -> {To} by {Actor} ({Action})")]
     private partial void LogActivated(string feature, string? from, string to, string actor, string action);
 }
+

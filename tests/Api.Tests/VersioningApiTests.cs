@@ -97,6 +97,14 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
         var samePrompt = await admin.PostAsJsonAsync($"/admin/features/{Feature}/prompts/system/v2.1", new { text = "Different text." });
         await AssertProblemAsync(samePrompt, HttpStatusCode.Conflict);
 
+        // Size caps: the feature's versions, prompts and audit share one storage row.
+        var longPrompt = await admin.PostAsJsonAsync($"/admin/features/{Feature}/prompts/system/v9.9", new { text = new string('x', 32_001) });
+        problem = await AssertProblemAsync(longPrompt, HttpStatusCode.UnprocessableEntity);
+        Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/text");
+        var longReason = new string('r', 201);
+        await AssertProblemAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2", reason = longReason }), HttpStatusCode.BadRequest);
+        await AssertProblemAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/activate", new { version = "1.2.2", reason = longReason }), HttpStatusCode.BadRequest);
+
         foreach (var (key, status) in new[] { ((string?)null, HttpStatusCode.Unauthorized), (ApiReplica.ClientKey, HttpStatusCode.Forbidden) })
         {
             await AssertProblemAsync(await A.Client(key).PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { reason = "x" }), status);
