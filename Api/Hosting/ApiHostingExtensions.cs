@@ -34,6 +34,7 @@ public static class ApiHostingExtensions
         services.AddMemoryCache(o => o.SizeLimit = (long)config.GetValue(CacheOptions.Section + ":localMegabytes", 64) * 1024 * 1024);
         services.AddHybridCache();
         services.AddSingleton<ResponseCache>();
+        services.AddSingleton<ReservationMargins>();
         services.AddOptionsWithValidateOnStart<AuthOptions, AuthOptionsValidator>()
             .BindConfiguration(AuthOptions.Section)
             .PostConfigure<IConfiguration>((o, cfg) =>

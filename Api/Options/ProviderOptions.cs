@@ -39,6 +39,17 @@ public sealed class ProviderSettings
     [Range(50, 60_000)]
     public int AttemptTimeoutMs { get; set; } = 2500;
 
+    /// <summary>
+    /// Input tokens are counted with o200k_base; this provider may count (and bill) more for the same text.
+    /// A reservation takes the count times this margin, plus <see cref="ChatOverheadTokens"/>.
+    /// </summary>
+    [Range(1.0, 10.0)]
+    public double InputTokenMargin { get; set; } = 1.1;
+
+    /// <summary>Tokens the provider adds for the chat format (roles, message separators), reserved on top of the text's.</summary>
+    [Range(0, 10_000)]
+    public int ChatOverheadTokens { get; set; } = 16;
+
     /// <summary>When set, the real SDK adapter is used; otherwise the provider is simulated.</summary>
     public string? ApiKey { get; set; }
 

@@ -6,14 +6,16 @@ namespace Navigator.Api.Pipeline;
 
 /// <summary>
 /// Reserve-then-settle around one provider attempt, on this replica's budget lease: reserves the
-/// attempt's worst case (input tokens × input price + max output tokens × output price) and settles
-/// the actual cost afterwards, in memory, even if the caller has gone. The lease's grain learns of
-/// both in the replica's next report.
+/// attempt's worst case (input tokens with the provider's margin × input price + max output tokens ×
+/// output price) and settles the actual cost afterwards, in memory, even if the caller has gone. The
+/// lease's grain learns of both in the replica's next report. A bill above the reservation is still
+/// charged in full, and counted (see <see cref="ReservationMargins"/>).
 /// </summary>
 public sealed class BudgetChatClient(
     IChatClient inner,
     BudgetLeases leases,
-    IOptionsMonitor<ProvidersOptions> providers) : DelegatingChatClient(inner)
+    IOptionsMonitor<ProvidersOptions> providers,
+    ReservationMargins margins) : DelegatingChatClient(inner)
 {
     public override async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -24,12 +26,18 @@ public sealed class BudgetChatClient(
         var price = providers.CurrentValue.Get(provider).PriceOf(model);
         var maxOutput = options.MaxOutputTokens ?? throw new InvalidOperationException("max_tokens must always be set.");
 
-        var hold = await leases.ReserveAsync(context.Month, price.Cost(context.InputTokens, maxOutput), cancellationToken);
+        var reserved = price.Cost(margins.ReservedInputTokens(provider, context.InputTokens), maxOutput);
+        var hold = await leases.ReserveAsync(context.Month, reserved, cancellationToken);
         decimal actual = 0;
         try
         {
             var response = await base.GetResponseAsync(messages, options, cancellationToken);
             actual = CostOf(price, response, context.InputTokens);
+            if (actual > reserved)
+            {
+                margins.Underreserved(provider, model, reserved, actual, context.InputTokens, response.Usage?.InputTokenCount ?? context.InputTokens);
+            }
+
             response.SetCharge(model, actual);
             return response;
         }

@@ -11,7 +11,8 @@ public static class ChatClientBuilderExtensions
         builder.Use((inner, services) => new BudgetChatClient(
             inner,
             services.GetRequiredService<BudgetLeases>(),
-            services.GetRequiredService<IOptionsMonitor<ProvidersOptions>>()));
+            services.GetRequiredService<IOptionsMonitor<ProvidersOptions>>(),
+            services.GetRequiredService<ReservationMargins>()));
 
     public static ChatClientBuilder UseSoftLimit(this ChatClientBuilder builder) =>
         builder.Use((inner, services) => new SoftLimitChatClient(

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -219,7 +220,13 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
     {
         var anonymous = fixture.Client(null);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/live")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/ready")).StatusCode);
+        // Ready once the replica holds a feature snapshot: a replica that has just started may not yet.
+        var ready = Stopwatch.StartNew();
+        while ((await anonymous.GetAsync("/health/ready")).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(ready.Elapsed < TimeSpan.FromSeconds(10), "not ready 10 s after start");
+            await Task.Delay(100);
+        }
 
         await fixture.Client().PostAsJsonAsync("/v1/career-paths", Body("metrics-user"));
         var metrics = await anonymous.GetStringAsync("/metrics");

@@ -337,6 +337,41 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_provider_billing_more_than_was_reserved_is_charged_its_bill_counted_and_the_margin_rises()
+    {
+        // The provider bills three times the o200k input count and the whole max_tokens: past any
+        // reservation made with the configured margin (1.05 for OpenAI).
+        Faults.Set("openai", new Faults { UsageFactor = 3, OutputTokens = 800 });
+        var replica = _fixture.Replicas[0];
+        var admin = replica.Client(ApiReplica.AdminKey);
+        var month = TestClock.Month;
+        var margins = replica.Services.GetRequiredService<ReservationMargins>();
+        var configured = margins.MarginOf("openai");
+        using var underreserved = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(
+            replica.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), Telemetry.GatewayMetrics.MeterName, "navigator.budget.underreserved");
+        var before = await BudgetReports.QuietAsync(admin, month);
+
+        var (status, meta, _) = await PostAsync(0, "openai");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        // The charge is the bill: gpt-4o at $2.50 and $10 per million tokens.
+        var input = meta["inputTokens"]!.GetValue<int>();
+        Assert.Equal(800, meta["outputTokens"]!.GetValue<int>());
+        var cost = meta["costUsd"]!.GetValue<decimal>();
+        Assert.Equal((input * 2.5m + 800 * 10m) / 1_000_000m, cost);
+        var after = await BudgetReports.WaitForSpentAsync(admin, month, before.SpentUsd + cost);
+        Assert.Equal(before.SpentUsd + cost, after.SpentUsd);
+        Assert.Equal(0m, after.InFlightUsd);
+        Assert.Equal(1, underreserved.GetMeasurementSnapshot().Where(m => Equals(m.Tags["provider"], "openai")).Sum(m => m.Value));
+
+        // The margin learned the ratio: the next attempt reserves enough, and is not counted again.
+        Assert.InRange(margins.MarginOf("openai"), 3.0, 3.3);
+        Assert.True(margins.MarginOf("openai") > configured);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(0, "openai")).Status);
+        Assert.Equal(1, underreserved.GetMeasurementSnapshot().Sum(m => m.Value));
+    }
+
+    [Fact]
     public async Task A_client_that_hangs_up_is_still_charged_the_real_cost_and_nothing_stays_reserved()
     {
         Faults.Set("anthropic", new Faults { LatencyMs = 700 });

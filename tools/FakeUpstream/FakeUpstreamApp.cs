@@ -97,8 +97,8 @@ public sealed class FakeUpstreamApp : IAsyncDisposable
 
         var (system, user, model) = provider == "openai" ? ReadOpenAI(request) : ReadAnthropic(request);
         var text = CareerPathSimulator.Generate(user);
-        var input = tokens.Count(system) + tokens.Count(user);
-        var output = tokens.Count(text);
+        var input = (int)Math.Ceiling((tokens.Count(system) + tokens.Count(user)) * faults.UsageFactor);
+        var output = faults.OutputTokens ?? tokens.Count(text);
         var body = provider == "openai"
             ? JsonSerializer.Serialize(new
             {

@@ -25,6 +25,12 @@ public sealed record Faults
 
     /// <summary>Share of requests, in [0, 1], that get <see cref="Status"/> (or 500); the rest succeed.</summary>
     public double? FailureRate { get; init; }
+
+    /// <summary>Reported input tokens are the o200k count times this: a provider whose tokenizer counts more, or that bills more.</summary>
+    public double UsageFactor { get; init; } = 1;
+
+    /// <summary>Report this many output tokens (e.g. the request's max_tokens) instead of the answer's o200k count.</summary>
+    public int? OutputTokens { get; init; }
 }
 
 /// <summary>Per-provider faults and request counters, changed at run time through /_control.</summary>
