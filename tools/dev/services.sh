@@ -75,6 +75,16 @@ start_silo_process() {
 }
 
 # free_port: an unused TCP port on 127.0.0.1.
+# free_port: a free loopback port below Linux's ephemeral range (32768 and up), so that no outgoing
+# connection can take it between this check and the server that binds it.
 free_port() {
-  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+  node -e "
+    const net = require('net');
+    const tryPort = (n) => {
+      const port = 20000 + Math.floor(Math.random() * 12000);
+      const s = net.createServer();
+      s.once('error', () => { if (n > 0) tryPort(n - 1); else process.exit(1); });
+      s.listen(port, '127.0.0.1', () => { console.log(port); s.close(); });
+    };
+    tryPort(100);"
 }
