@@ -28,7 +28,7 @@ public static partial class CareerPathsApi
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable) // no provider, or the cluster unreachable
             .ProducesProblem(StatusCodes.Status504GatewayTimeout);
         return app;
     }
@@ -140,6 +140,10 @@ public static partial class CareerPathsApi
                     $"{ex.Message} Attempts: {string.Join(", ", ex.Attempts.Select(a => $"{a.Provider}={a.Outcome.Label()}"))}.");
             case DeadlineExceededException ex:
                 return (RequestOutcome.Deadline, StatusCodes.Status504GatewayTimeout, Problems.Deadline, "Deadline exceeded", ex.Message);
+            case var ex when Problems.IsClusterUnavailable(ex):
+                Problems.SetRetryAfter(http, Problems.ClusterRetryAfter);
+                return (RequestOutcome.ClusterUnavailable, StatusCodes.Status503ServiceUnavailable, Problems.ClusterUnavailable, "Cluster unavailable",
+                    "The gateway's cluster could not be reached; nothing was charged. Retry after the time in Retry-After.");
             default:
                 return (RequestOutcome.Error, StatusCodes.Status500InternalServerError, Problems.Internal, "Internal error",
                     "The gateway failed unexpectedly; the request id identifies it in the logs.");

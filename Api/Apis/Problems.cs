@@ -16,6 +16,21 @@ public static class Problems
     public const string Conflict = "/problems/conflict";
     public const string NotFound = "/problems/not-found";
     public const string Internal = "/problems/internal";
+    public const string ClusterUnavailable = "/problems/cluster-unavailable";
+
+    /// <summary>How long a client should wait when the cluster cannot be reached: about a silo's restart.</summary>
+    public static readonly TimeSpan ClusterRetryAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The Orleans cluster could not be reached or did not answer in time: the silos are restarting, or the
+    /// client is still connecting. Never a provider's failure, and never the request's fault.
+    /// </summary>
+    /// <remarks>
+    /// Before the client has connected once, it has no cluster manifest, and a grain reference cannot be made:
+    /// Orleans throws an <see cref="ArgumentException"/> ("Could not find an implementation for interface").
+    /// </remarks>
+    public static bool IsClusterUnavailable(Exception ex) => ex is OrleansException or TimeoutException
+        || (ex is ArgumentException or InvalidOperationException && ex.Source?.StartsWith("Orleans", StringComparison.Ordinal) == true);
 
     public static ProblemHttpResult Invalid(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "The request is not valid", type: Validation);

@@ -73,6 +73,10 @@ public static class ApiHostingExtensions
         });
 
         services.AddProblemDetails();
+        services.AddExceptionHandler<ClusterUnavailableHandler>();
+        // Kestrel listens (and /health/live answers) while the Orleans client is still connecting: the
+        // client retries for as long as the silos are away, and the pod is live but not ready meanwhile.
+        services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
         services.AddNavigatorAuth();
         services.AddOpenApi();
         services.AddHealthChecks()

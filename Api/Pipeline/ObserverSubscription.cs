@@ -3,7 +3,9 @@ namespace Navigator.Api.Pipeline;
 /// <summary>
 /// Keeps an Orleans observer subscription alive: subscribes at start, then every
 /// <see cref="RenewPeriod"/> renews it and re-reads the state, so a missed push (for example
-/// while the grain moved to another silo) is repaired within one period.
+/// while the grain moved to another silo) is repaired within one period. A failed attempt (the
+/// client still connecting at start-up, a silo away) is retried soon, backing off from 250 ms to
+/// the period, so that pushes resume as soon as the cluster answers.
 /// </summary>
 public abstract partial class ObserverSubscription(ILogger logger) : BackgroundService
 {
@@ -19,19 +21,31 @@ public abstract partial class ObserverSubscription(ILogger logger) : BackgroundS
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(RenewPeriod);
-        do
+        var retry = TimeSpan.FromMilliseconds(250);
+        while (!stoppingToken.IsCancellationRequested)
         {
+            var next = RenewPeriod;
             try
             {
                 await RenewAsync(stoppingToken);
+                retry = TimeSpan.FromMilliseconds(250);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 LogRenewFailed(logger, ex, Name);
+                next = retry;
+                retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, RenewPeriod.Ticks));
+            }
+
+            try
+            {
+                await Task.Delay(next, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

@@ -36,6 +36,7 @@ public enum RequestOutcome
     [JsonStringEnumMemberName("user_quota")] UserQuota,
     [JsonStringEnumMemberName("no_provider")] NoProvider,
     [JsonStringEnumMemberName("deadline")] Deadline,
+    [JsonStringEnumMemberName("cluster_unavailable")] ClusterUnavailable,
     [JsonStringEnumMemberName("error")] Error,
 }
 

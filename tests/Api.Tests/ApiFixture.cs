@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -43,6 +44,7 @@ public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string
             builder.UseSetting(key, value);
         }
 
+        builder.ConfigureTestServices(s => s.AddSingleton<IMeterFactory, LastingMeterFactory>());
         if (TestClock.IsShifted)
         {
             builder.ConfigureTestServices(s => s.AddSingleton(TestClock.Suite));
@@ -72,6 +74,30 @@ public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string
         {
             Directory.Delete(DataDirectory, recursive: true);
         }
+    }
+}
+
+/// <summary>
+/// A meter factory whose meters outlive their replica. Several replicas share this test process, and
+/// OpenTelemetry merges the same-named instruments of every replica's meters into one metric; a stopped
+/// replica disposing its meters would end that metric on the /metrics of every other replica. (One
+/// replica per process, as in production, never meets this.)
+/// </summary>
+public sealed class LastingMeterFactory : IMeterFactory
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Meter> _meters = new(StringComparer.Ordinal);
+
+    public Meter Create(MeterOptions options) =>
+        _meters.GetOrAdd($"{options.Name}|{options.Version}", _ => new Meter(new MeterOptions(options.Name)
+        {
+            Version = options.Version,
+            Tags = options.Tags,
+            Scope = this,
+        }));
+
+    public void Dispose()
+    {
+        // Kept on purpose: see the summary.
     }
 }
 

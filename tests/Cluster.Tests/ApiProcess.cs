@@ -19,7 +19,8 @@ public sealed class ApiProcess : ServiceProcess
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
 
-    public static async Task<ApiProcess> StartAsync(string clusterId, string serviceId)
+    /// <summary>Starts an API process and waits until it is ready, or only live with <paramref name="waitForReady"/> false.</summary>
+    public static async Task<ApiProcess> StartAsync(string clusterId, string serviceId, bool waitForReady = true)
     {
         var dll = ApiDll();
         var api = new ApiProcess(TestStorage.FreePort(), Path.Combine(Path.GetTempPath(), $"navigator-api-process-{Guid.NewGuid():N}"));
@@ -38,7 +39,7 @@ public sealed class ApiProcess : ServiceProcess
                 ["providers__openai__simulated__latencyJitterMs"] = "5",
             },
         };
-        await api.StartAsync(start, new Uri(api.BaseAddress, "/health/ready"), "API", TimeSpan.FromSeconds(60));
+        await api.StartAsync(start, new Uri(api.BaseAddress, waitForReady ? "/health/ready" : "/health/live"), "API", TimeSpan.FromSeconds(60));
         return api;
     }
 
