@@ -13,7 +13,7 @@ public static partial class CareerPathsApi
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
     public const int MaxUserIdLength = 128;
-    public const int MaxTextLength = 20_000;
+    public const int MaxTextLength = Grains.PromptConfig.PromptLimits.MaxInputLength;
 
     /// <summary>The status recorded (never sent) when the client hung up before the answer, as nginx does.</summary>
     public const int StatusCodeClientClosed = 499;

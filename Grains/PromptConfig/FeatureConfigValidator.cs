@@ -126,9 +126,13 @@ public sealed partial class FeatureConfigValidator(ISeedSource seed)
         {
             errors.Add(new ValidationError("/text", $"The template is longer than {MaxPromptLength:N0} characters."));
         }
-        else if (!TemplateVariables.TryGetVariables(text, out _, out var error))
+        else if (!TemplateVariables.TryGetVariables(text, out var variables, out var error))
         {
             errors.Add(new ValidationError("/text", $"Not a valid Liquid template: {error}"));
+        }
+        else if (TemplateVariables.TrialRender(text, variables) is { } broken)
+        {
+            errors.Add(new ValidationError("/text", $"The template is refused: {broken}."));
         }
 
         return errors;

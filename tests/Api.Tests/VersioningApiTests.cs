@@ -101,6 +101,14 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
         var longPrompt = await admin.PostAsJsonAsync($"/admin/features/{Feature}/prompts/system/v9.9", new { text = new string('x', 32_001) });
         problem = await AssertProblemAsync(longPrompt, HttpStatusCode.UnprocessableEntity);
         Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/text");
+        // Templates an admin publishes run on every replica: one that loops or grows without bound is refused.
+        foreach (var template in new[] { "{% for i in (1..100000000) %}x{% endfor %}", "{% for i in (1..9) %}{{ user_profile }}{% endfor %}" })
+        {
+            var refused = await admin.PostAsJsonAsync($"/admin/features/{Feature}/prompts/user/v9.8", new { text = template });
+            problem = await AssertProblemAsync(refused, HttpStatusCode.UnprocessableEntity);
+            Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/text" && e["message"]!.GetValue<string>().Contains("refused", StringComparison.Ordinal));
+        }
+
         var longReason = new string('r', 201);
         await AssertProblemAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2", reason = longReason }), HttpStatusCode.BadRequest);
         await AssertProblemAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/activate", new { version = "1.2.2", reason = longReason }), HttpStatusCode.BadRequest);

@@ -70,4 +70,16 @@ public sealed class PromptTests
         Assert.Equal(2, Tokens.Count("hello world"));
         Assert.Equal("hello", Tokens.Truncate("hello world", 1));
     }
+
+    [Fact]
+    public void A_template_past_the_step_limit_stops_instead_of_running_on()
+    {
+        var renderer = new Navigator.Api.Pipeline.PromptRenderer();
+        Assert.ThrowsAny<InvalidOperationException>(() => renderer.Render("{% for i in (1..20000) %}x{% endfor %}", new Dictionary<string, object?>()));
+        // Publishing refuses what the renderer would only stop late, or not at all.
+        Assert.Contains("range of 100,000,000", Navigator.Grains.PromptConfig.TemplateVariables.TrialRender("{% for i in (1..100000000) %}x{% endfor %}", new HashSet<string>()), StringComparison.Ordinal);
+        Assert.Contains("steps", Navigator.Grains.PromptConfig.TemplateVariables.TrialRender("{% for i in (1..9000) %}{% for j in (1..9000) %}x{% endfor %}{% endfor %}", new HashSet<string>()), StringComparison.Ordinal);
+        Assert.Null(Navigator.Grains.PromptConfig.TemplateVariables.TrialRender("{% for i in (1..3) %}{{ user_profile }}{% endfor %}", new HashSet<string> { "user_profile" }));
+        Assert.Equal("xxx", renderer.Render("{% for i in (1..3) %}x{% endfor %}", new Dictionary<string, object?>()));
+    }
 }
