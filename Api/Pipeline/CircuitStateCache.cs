@@ -61,6 +61,9 @@ public sealed partial class CircuitStateCache : ObserverSubscription, ICircuitOb
         return permit.Granted;
     }
 
+    /// <summary>Returns a probe permit whose call never reached the provider (one-way: the request does not wait).</summary>
+    public void ReleaseProbe(string provider) => _ = _client.GetGrain<IProviderHealthGrain>(provider).ReleaseProbeAsync();
+
     /// <summary>When the earliest open circuit will let a probe through; null when none is open.</summary>
     public TimeSpan? EarliestProbe()
     {

@@ -16,6 +16,8 @@ public enum AttemptOutcome
     [JsonStringEnumMemberName("auth_failure")] AuthFailure,
     [JsonStringEnumMemberName("client_error")] ClientError,
     [JsonStringEnumMemberName("malformed_response")] MalformedResponse,
+    /// <summary>The call threw something no provider failure looks like; it failed over, and the circuit did not count it.</summary>
+    [JsonStringEnumMemberName("unknown_error")] UnknownError,
     /// <summary>Skipped: the circuit was open, or a half-open circuit had no probe permit left.</summary>
     [JsonStringEnumMemberName("circuit_open")] CircuitOpen,
     [JsonStringEnumMemberName("budget_exhausted")] BudgetExhausted,
@@ -59,6 +61,7 @@ public static class Labels
         ProviderCallKind.AuthFailure => AttemptOutcome.AuthFailure,
         ProviderCallKind.ClientError => AttemptOutcome.ClientError,
         ProviderCallKind.MalformedResponse => AttemptOutcome.MalformedResponse,
+        ProviderCallKind.Unknown => AttemptOutcome.UnknownError,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 

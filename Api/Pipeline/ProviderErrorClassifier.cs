@@ -13,11 +13,14 @@ public static class ProviderErrorClassifier
         MalformedResponseException or FormatException or System.Text.Json.JsonException => ProviderCallKind.MalformedResponse,
         OperationCanceledException or TimeoutException => ProviderCallKind.Timeout,
         ClientResultException { Status: > 0 } e => FromStatus(e.Status),
+        ClientResultException => ProviderCallKind.ServerError, // no response at all: the connection failed
         AnthropicApiException e => FromStatus((int)e.StatusCode),
         HttpRequestException { StatusCode: { } status } => FromStatus((int)status),
         HttpRequestException or IOException => ProviderCallKind.ServerError,
         AnthropicInvalidDataException => ProviderCallKind.MalformedResponse,
-        _ => ProviderCallKind.ServerError,
+        // Anything else is not known to be the provider's fault (a bug in an adapter, say): it fails over, but
+        // never counts against the provider's circuit.
+        _ => ProviderCallKind.Unknown,
     };
 
     /// <summary>

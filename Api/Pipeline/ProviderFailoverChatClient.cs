@@ -84,9 +84,11 @@ public sealed class ProviderFailoverChatClient(
             return (null, null, null);
         }
 
+        var probe = decision == CircuitDecision.Probe;
         var remaining = context.Deadline - time.GetUtcNow();
         if (remaining < MinimumAttemptTime)
         {
+            ReleaseUnused(provider, probe);
             throw new DeadlineExceededException(context.DeadlineDuration);
         }
 
@@ -112,9 +114,16 @@ public sealed class ProviderFailoverChatClient(
                 charge?.CostUsd ?? 0, maxTokens.Value, response.GetDowngraded()));
             return (response, ProviderCallKind.Success, null);
         }
-        catch (BudgetExhaustedException)
+        catch (Exception ex) when (ex is not ProviderCallException)
         {
-            Record(context, new AttemptRecord(attempt, provider, model.Model, AttemptOutcome.BudgetExhausted, Elapsed(started), 0, maxTokens.Value));
+            // The call never reached the provider (the budget refused it, or a ledger or storage error): no
+            // outcome will return the probe permit, so it goes back now instead of being held until it times out.
+            ReleaseUnused(provider, probe);
+            if (ex is BudgetExhaustedException)
+            {
+                Record(context, new AttemptRecord(attempt, provider, model.Model, AttemptOutcome.BudgetExhausted, Elapsed(started), 0, maxTokens.Value));
+            }
+
             throw;
         }
         catch (ProviderCallException ex) when (!cancellationToken.IsCancellationRequested)
@@ -130,6 +139,14 @@ public sealed class ProviderFailoverChatClient(
             // The request's deadline (not the attempt's timeout) cut the call off.
             Record(context, Failed(attempt, provider, model.Model, ex, Elapsed(started), maxTokens.Value));
             throw new OperationCanceledException(canceled.Message, canceled, cancellationToken);
+        }
+    }
+
+    private void ReleaseUnused(string provider, bool probe)
+    {
+        if (probe)
+        {
+            circuits.ReleaseProbe(provider);
         }
     }
 

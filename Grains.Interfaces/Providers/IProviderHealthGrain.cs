@@ -24,6 +24,10 @@ public interface IProviderHealthGrain : IGrainWithStringKey
     [Alias("TryAcquireProbe")]
     Task<ProbePermit> TryAcquireProbeAsync();
 
+    /// <summary>Returns a probe permit whose call never reached the provider (the budget refused it, or the deadline came first). One-way.</summary>
+    [Alias("ReleaseProbe"), OneWay]
+    Task ReleaseProbeAsync();
+
     [Alias("SetMode")]
     Task<CircuitSnapshot> SetModeAsync(CircuitMode mode, string actor);
 
@@ -52,6 +56,8 @@ public enum ProviderCallKind
     AuthFailure = 4,
     ClientError = 5,
     MalformedResponse = 6,
+    /// <summary>The call threw something no provider failure looks like (a bug in an adapter, say): never counted against the circuit.</summary>
+    Unknown = 7,
 }
 
 /// <summary>A circuit's state; the labels are the admin API's.</summary>

@@ -58,6 +58,7 @@ public sealed class CircuitBreaker(CircuitBreakerOptions options)
     {
         ProviderCallKind.Success => outcome.LatencyMs > options.SlowCallMs,
         ProviderCallKind.ClientError => false, // the request's fault, not the provider's
+        ProviderCallKind.Unknown => false, // not known to be the provider's: never trips the circuit
         _ => true,
     };
 
@@ -70,8 +71,19 @@ public sealed class CircuitBreaker(CircuitBreakerOptions options)
         LastOutcome = outcome.Kind;
         LastCallAt = outcome.At;
 
-        // Permits exist only while half-open, and a probe's outcome ends half-open either way (Open and
-        // Close drop every permit), so an outcome never needs to return one.
+        if (outcome.Kind == ProviderCallKind.Unknown)
+        {
+            // It says nothing about the provider: a probe's permit goes back, and the state stays as it is.
+            if (outcome.IsProbe)
+            {
+                ReleaseProbe();
+            }
+
+            return false;
+        }
+
+        // Permits exist only while half-open, and any other probe outcome ends half-open either way (Open
+        // and Close drop every permit), so it never needs to return one.
         switch (State)
         {
             case CircuitState.HalfOpen when outcome.IsProbe:
@@ -144,6 +156,15 @@ public sealed class CircuitBreaker(CircuitBreakerOptions options)
 
         _probes.Add(now);
         return (true, changed);
+    }
+
+    /// <summary>Returns a permit whose call never reached the provider, so another probe can go at once.</summary>
+    public void ReleaseProbe()
+    {
+        if (_probes.Count > 0)
+        {
+            _probes.RemoveAt(_probes.Count - 1);
+        }
     }
 
     public void Reset()

@@ -101,6 +101,12 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
         return new ProbePermit(granted, Snapshot());
     }
 
+    public Task ReleaseProbeAsync()
+    {
+        _breaker.ReleaseProbe();
+        return Task.CompletedTask;
+    }
+
     public async Task<CircuitSnapshot> SetModeAsync(CircuitMode mode, string actor)
     {
         _state.State.Mode = _breaker.Mode = mode;

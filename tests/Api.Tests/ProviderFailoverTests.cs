@@ -337,6 +337,35 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_probe_the_budget_refuses_returns_its_permit_at_once()
+    {
+        // OpenAI's circuit opens (for 1 s in this fixture).
+        Faults.Set("openai", new Faults { Status = 500 });
+        for (var i = 0; i < 4; i++)
+        {
+            await PostAsync(i % 2, "openai");
+        }
+
+        await FakeUpstreamFixture.WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "open", TimeSpan.FromSeconds(2));
+        Faults.Set("openai", new Faults());
+
+        // A replica in a month with nothing left: once the open period is over, its OpenAI attempt is a
+        // probe, and the budget refuses it before any call.
+        await using var broke = _fixture.InOwnMonth();
+        (await broke.Admin.PutAsJsonAsync($"/admin/budget/{broke.Month}/limit", new { limitUsd = 0.000001m })).EnsureSuccessStatusCode();
+        await FakeUpstreamFixture.WaitUntilAsync(async () =>
+            JsonNode.Parse(await broke.Admin.GetStringAsync("/admin/providers"))!.AsArray()
+                .Single(p => p!["provider"]!.GetValue<string>() == "openai")!["replicaState"]?.GetValue<string>() != "closed", TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        var refused = await broke.Client().PostAsJsonAsync("/v1/career-paths", Body("openai"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+
+        // The permit went back: none is held (it would be for the 10 s probe timeout), and a probe can go now.
+        await FakeUpstreamFixture.WaitUntilAsync(async () => (await CircuitAsync("openai"))["probesInFlight"]!.GetValue<int>() == 0, TimeSpan.FromSeconds(1));
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(0, "openai")).Status);
+    }
+
+    [Fact]
     public async Task A_provider_billing_more_than_was_reserved_is_charged_its_bill_counted_and_the_margin_rises()
     {
         // The provider bills three times the o200k input count and the whole max_tokens: past any

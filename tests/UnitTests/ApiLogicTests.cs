@@ -49,6 +49,7 @@ public sealed class ApiLogicTests
         Assert.Equal(ProviderCallKind.Timeout, ProviderErrorClassifier.Classify(new TaskCanceledException()));
         Assert.Equal(ProviderCallKind.MalformedResponse, ProviderErrorClassifier.Classify(new MalformedResponseException("bad", null)));
         Assert.Equal(ProviderCallKind.ServerError, ProviderErrorClassifier.Classify(new ClientResultException("no response")));
+        Assert.Equal(ProviderCallKind.Unknown, ProviderErrorClassifier.Classify(new NullReferenceException()));
     }
 
     [Fact]

@@ -253,6 +253,41 @@ public sealed class CircuitBreakerTests
         Assert.Equal((CircuitState.Closed, null, 0, 0), (breaker.State, breaker.OpenUntil, breaker.ConsecutiveOpenings, breaker.WindowCalls));
     }
 
+    [Fact]
+    public void Unknown_errors_never_open_it_and_an_unknown_probe_outcome_only_returns_its_permit()
+    {
+        var breaker = Breaker();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.False(breaker.Record(Call(ProviderCallKind.Unknown), T0));
+        }
+
+        Assert.Equal((CircuitState.Closed, 0, 10L, 0L), (breaker.State, breaker.WindowCalls, breaker.Calls, breaker.Failures));
+
+        var halfOpen = OpenBreaker();
+        Assert.True(halfOpen.TryAcquireProbe(T0.AddSeconds(1)).Granted);
+        Assert.True(halfOpen.TryAcquireProbe(T0.AddSeconds(1)).Granted);
+        Assert.False(halfOpen.Record(Call(ProviderCallKind.Unknown, probe: true), T0.AddSeconds(1)));
+        Assert.Equal((CircuitState.HalfOpen, 1), (halfOpen.State, halfOpen.ProbesInFlight));
+        Assert.True(halfOpen.TryAcquireProbe(T0.AddSeconds(1)).Granted);
+    }
+
+    [Fact]
+    public void A_released_permit_lets_the_next_probe_through_at_once()
+    {
+        var breaker = OpenBreaker();
+        Assert.True(breaker.TryAcquireProbe(T0.AddSeconds(1)).Granted);
+        Assert.True(breaker.TryAcquireProbe(T0.AddSeconds(1)).Granted);
+        Assert.False(breaker.TryAcquireProbe(T0.AddSeconds(1)).Granted);
+        breaker.ReleaseProbe();
+        Assert.Equal(1, breaker.ProbesInFlight);
+        Assert.True(breaker.TryAcquireProbe(T0.AddSeconds(1)).Granted);
+        breaker.ReleaseProbe();
+        breaker.ReleaseProbe();
+        breaker.ReleaseProbe(); // more releases than permits change nothing
+        Assert.Equal(0, breaker.ProbesInFlight);
+    }
+
     private static CircuitBreaker OpenBreaker()
     {
         var breaker = Breaker();

@@ -31,6 +31,23 @@ public sealed class FailoverBoundaryTests
     }
 
     [Fact]
+    public async Task An_unknown_error_below_the_boundary_fails_over_and_is_reported_as_unknown_not_as_a_provider_failure()
+    {
+        var anthropic = new FakeProvider(_ => Answer());
+        var reporter = Reporter();
+        var failover = Failover(
+            Boundary(reporter, new FakeProvider(_ => throw new InvalidOperationException("a bug in an adapter"))),
+            Boundary(reporter, anthropic));
+        var context = Context();
+
+        var response = await failover.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions()));
+
+        Assert.Equal("ok", response.Text);
+        Assert.Equal([AttemptOutcome.UnknownError, AttemptOutcome.Success], context.Attempts.Select(a => a.Outcome));
+        Assert.Equal(ProviderCallKind.Unknown, Assert.Single(reporter.Pending("openai")).Kind);
+    }
+
+    [Fact]
     public async Task A_gateway_error_above_the_boundary_ends_the_request_without_a_second_provider_or_a_circuit_count()
     {
         var anthropic = new FakeProvider(_ => Answer());
