@@ -171,8 +171,9 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
 
         await FakeUpstreamFixture.WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "open", TimeSpan.FromSeconds(1));
 
-        // Recovered, but slow enough that the whole burst arrives while the probes are in flight.
-        Faults.Set("openai", new Faults { LatencyMs = 700 });
+        // Recovered, but slow enough that the whole burst (sent at once) arrives while the probes are in
+        // flight, and fast enough to stay well inside the 1.2 s attempt timeout on a loaded machine (4×).
+        Faults.Set("openai", new Faults { LatencyMs = 300 });
         await FakeUpstreamFixture.WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "halfOpen", TimeSpan.FromSeconds(5));
         var before = Faults.Requests("openai");
         var burst = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => PostAsync(i % 2, "openai")));
@@ -180,12 +181,16 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         Assert.All(burst, r => Assert.Equal(HttpStatusCode.OK, r.Status));
         var probes = Faults.Requests("openai") - before;
         Assert.InRange(probes, 1, FakeUpstreamFixture.HalfOpenProbes);
-        Assert.Equal(probes, burst.Count(r => r.Meta["provider"]!.GetValue<string>() == "openai"));
+        Assert.True(probes == burst.Count(r => r.Meta["provider"]!.GetValue<string>() == "openai"),
+            string.Join("\n", burst.Select(r => r.Meta["attempts"]!.ToJsonString())));
         await FakeUpstreamFixture.WaitUntilAsync(async () => (await CircuitAsync("openai"))["state"]!.GetValue<string>() == "closed", TimeSpan.FromSeconds(1));
 
-        // Closed again: openai serves its own requests.
+        // Closed again: once replica 1 has heard (by push), openai serves its own requests there.
+        await FakeUpstreamFixture.WaitUntilAsync(async () =>
+            JsonNode.Parse(await _fixture.Replicas[1].Client(ApiReplica.AdminKey).GetStringAsync("/admin/providers"))!.AsArray()
+                .Single(p => p!["provider"]!.GetValue<string>() == "openai")!["replicaState"]?.GetValue<string>() == "closed", TimeSpan.FromSeconds(2));
         var (_, meta, _) = await PostAsync(1, "openai");
-        Assert.Equal("openai", meta["provider"]!.GetValue<string>());
+        Assert.True(meta["provider"]!.GetValue<string>() == "openai", meta["attempts"]!.ToJsonString());
         Assert.False(meta["failover"]!.GetValue<bool>());
     }
 
