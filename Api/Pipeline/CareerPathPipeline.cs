@@ -127,22 +127,23 @@ public sealed class CareerPathPipeline(
                 cache.Count(CacheResult.Miss);
             }
 
-            var prompt = limiter.Render(snapshot, request.UserProfile!, request.JobMarketData!);
-            admission = admission with { Prompt = prompt };
-            context = new GatewayCallContext
-            {
-                RequestId = requestId,
-                Month = startedAt.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture),
-                Deadline = startedAt + deadline,
-                DeadlineDuration = deadline,
-                InputTokens = prompt.InputTokens,
-                ProviderOrder = [preferred, .. ProviderNames.All.Where(p => p != preferred)],
-                Settings = snapshot.Settings,
-            };
-
+            RenderedPrompt prompt;
             ChatResponse response;
             try
             {
+                prompt = limiter.Render(snapshot, request.UserProfile!, request.JobMarketData!);
+                admission = admission with { Prompt = prompt };
+                context = new GatewayCallContext
+                {
+                    RequestId = requestId,
+                    Month = startedAt.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture),
+                    Deadline = startedAt + deadline,
+                    DeadlineDuration = deadline,
+                    InputTokens = prompt.InputTokens,
+                    ProviderOrder = [preferred, .. ProviderNames.All.Where(p => p != preferred)],
+                    Settings = snapshot.Settings,
+                };
+
                 response = await gateway.GetResponseAsync(
                     [new ChatMessage(ChatRole.System, prompt.System), new ChatMessage(ChatRole.User, prompt.User)],
                     context.Attach(new ChatOptions()),
@@ -150,6 +151,7 @@ public sealed class CareerPathPipeline(
             }
             catch (Exception) when (claimed)
             {
+                // Whatever ended this fill (the prompt, the providers, the deadline), the next waiter may try.
                 await cache.AbandonAsync(plan!);
                 throw;
             }
