@@ -35,9 +35,9 @@ for project in Grains.csproj Grains.Interfaces.csproj Api.csproj; do
 done
 cd "$ROOT"
 
-python3 - "$OUT" "$RESULTS" "$LABEL" "$(git rev-parse --short HEAD)" <<'PY'
+python3 - "$OUT" "$RESULTS" "$LABEL" "$(git rev-parse --short HEAD)" "$ROOT" <<'PY'
 import json, glob, os, sys, collections
-out, results, label, commit = sys.argv[1:]
+out, results, label, commit, root = sys.argv[1:]
 rows, survivors = [], []
 for report in sorted(glob.glob(f"{out}/*/reports/mutation-report.json")):
     data = json.load(open(report))
@@ -47,8 +47,8 @@ for report in sorted(glob.glob(f"{out}/*/reports/mutation-report.json")):
         valid = detected + c["Survived"] + c["NoCoverage"]
         if valid == 0:
             continue
-        name = path.split("/work/")[-1].split("/", 1)[-1] if "/work/" in path else path
-        name = name[name.index(next(p for p in ("Grains.Interfaces/", "Grains/", "Api/") if p in name)):]
+        # Stryker reports absolute paths: name each file relative to the repository.
+        name = os.path.relpath(path, root)
         rows.append(f"| `{name}` | {100 * detected / valid:.1f}% | {c['Killed']} | {c['Timeout']} | {c['Survived']} | {c['NoCoverage']} |")
         lines = f["source"].split("\n")
         for m in f["mutants"]:
