@@ -135,9 +135,16 @@ public sealed partial class ResponseCache(
     public async Task StoreAsync(CachePlan plan, CachedAnswer answer, CancellationToken cancellationToken)
     {
         await local.SetAsync(plan.Key, answer, LocalOnly(plan, answer), cancellationToken: cancellationToken);
+        // Not awaited: the answer is ready, and the request does not wait for the cluster's copy. Replicas
+        // asking meanwhile wait in the shard for exactly this call.
+        _ = StoreInClusterAsync(plan, JsonSerializer.SerializeToUtf8Bytes(answer, CachedAnswerJson.Default.CachedAnswer));
+    }
+
+    private async Task StoreInClusterAsync(CachePlan plan, byte[] value)
+    {
         try
         {
-            await Shard(plan).SetAsync(plan.Key, JsonSerializer.SerializeToUtf8Bytes(answer, CachedAnswerJson.Default.CachedAnswer), plan.Lifetime);
+            await Shard(plan).SetAsync(plan.Key, value, plan.Lifetime);
         }
         catch (Exception ex)
         {
