@@ -94,7 +94,7 @@ public sealed class UpstreamCollection : ICollectionFixture<FakeUpstreamFixture>
 }
 
 [Collection(UpstreamCollection.Name)]
-public sealed class ProviderFailoverTests : IAsyncLifetime
+public sealed class ProviderFailoverTests : RestoringTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(3);
     private readonly FakeUpstreamFixture _fixture;
@@ -104,7 +104,7 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
     private FaultBoard Faults => _fixture.Upstream.Faults;
 
     /// <summary>Every test starts healthy: no faults, both circuits reset to auto and closed.</summary>
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         Faults.Reset();
         // Outcomes of the previous test still queued on a replica must not reach a freshly reset breaker.
@@ -119,17 +119,6 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
             await _fixture.SetModeAsync(provider, "auto");
         }
     }
-
-    /// <summary>Restores what a test changed. A failure here is reported beside the test's own, never instead of it.</summary>
-    public async Task DisposeAsync()
-    {
-        foreach (var restore in _restore)
-        {
-            await restore();
-        }
-    }
-
-    private readonly List<Func<Task>> _restore = [];
 
     [Theory]
     [InlineData("openai", "anthropic")]
@@ -445,7 +434,7 @@ public sealed class ProviderFailoverTests : IAsyncLifetime
         var inFlight = PostAsync(0, "openai");
         await Task.Delay(300);
         (await admin.PostAsJsonAsync($"/admin/features/{feature}/rollback", new { toVersion = "1.2.2", reason = "in-flight test" })).EnsureSuccessStatusCode();
-        _restore.Add(async () => (await admin.PostAsJsonAsync($"/admin/features/{feature}/rollback", new { reason = "restore after in-flight test" })).EnsureSuccessStatusCode());
+        Restore(async () => (await admin.PostAsJsonAsync($"/admin/features/{feature}/rollback", new { reason = "restore after in-flight test" })).EnsureSuccessStatusCode());
 
         var (status, meta, _) = await inFlight;
         Assert.Equal(HttpStatusCode.OK, status);

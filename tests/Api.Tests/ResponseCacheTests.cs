@@ -24,14 +24,12 @@ public sealed class CacheCollection : ICollectionFixture<CacheFixture>
 }
 
 [Collection(CacheCollection.Name)]
-public sealed class ResponseCacheTests(CacheFixture fixture) : IAsyncLifetime
+public sealed class ResponseCacheTests(CacheFixture fixture) : RestoringTests
 {
     private const string Feature = "career_path_navigator";
-    private readonly List<Func<Task>> _restore = [];
-
     private long OpenAiCalls => fixture.Upstream.Faults.Requests("openai");
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
         var experiments = fixture.Replicas[0].Services.GetRequiredService<ExperimentCache>();
         // Users of this test only: each has a daily request quota of its own.
@@ -51,15 +49,6 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : IAsyncLifetime
         foreach (var provider in new[] { "openai", "anthropic" })
         {
             await fixture.SetModeAsync(provider, "auto");
-        }
-    }
-
-    /// <summary>Restores what a test changed. A failure here is reported beside the test's own, never instead of it.</summary>
-    public async Task DisposeAsync()
-    {
-        foreach (var restore in _restore)
-        {
-            await restore();
         }
     }
 
@@ -193,7 +182,7 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : IAsyncLifetime
         // request at a time tries, and once both circuits have opened (4 calls each) the rest fail at once.
         fixture.Upstream.Faults.Set("openai", new FakeUpstream.Faults { Status = 500, LatencyMs = 50 });
         fixture.Upstream.Faults.Set("anthropic", new FakeUpstream.Faults { Status = 500, LatencyMs = 50 });
-        _restore.Add(async () =>
+        Restore(async () =>
         {
             fixture.Upstream.Faults.Reset();
             await Task.Delay(TimeSpan.FromSeconds(1.2)); // the 1 s open period, then the half-open probes close them on the next calls
@@ -222,7 +211,7 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : IAsyncLifetime
             await fixture.SetModeAsync(provider, "forceOpen");
         }
 
-        _restore.Add(async () =>
+        Restore(async () =>
         {
             foreach (var provider in new[] { "openai", "anthropic" })
             {
@@ -250,7 +239,7 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : IAsyncLifetime
         Assert.Equal((true, false), Flags(await AskAsync(fixture.Replicas[1], question)));
 
         (await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2", reason = "cache test" })).EnsureSuccessStatusCode();
-        _restore.Add(async () => (await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.3", reason = "after cache test" })).EnsureSuccessStatusCode());
+        Restore(async () => (await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.3", reason = "after cache test" })).EnsureSuccessStatusCode());
         await WaitForVersionAsync("1.2.2");
 
         var archived = await AskAsync(fixture.Replicas[1], question);

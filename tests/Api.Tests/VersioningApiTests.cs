@@ -10,10 +10,8 @@ namespace Navigator.Api.Tests;
 
 /// <summary>Feature versioning through the admin API, seen by two API replicas of one cluster.</summary>
 [Collection(ReplicaCollection.Name)]
-public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
+public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : RestoringTests
 {
-    private readonly List<Func<Task>> _restore = [];
-
     private const string Feature = "career_path_navigator";
     private static readonly TimeSpan PropagationLimit = TimeSpan.FromSeconds(1);
 
@@ -55,7 +53,7 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
         await WaitForVersionsAsync("1.2.3", "v2.1", TimeSpan.FromSeconds(10));
         var admin = A.Client(ApiReplica.AdminKey);
         (await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2", reason = "compare with the archive" })).EnsureSuccessStatusCode();
-        _restore.Add(async () =>
+        Restore(async () =>
         {
             (await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { reason = "back to 1.2.3" })).EnsureSuccessStatusCode();
             await WaitForVersionsAsync("1.2.3", "v2.1", PropagationLimit);
@@ -128,17 +126,6 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
             (active!.FeatureVersion, active.SystemPrompt, active.UserPromptVersion, active.UserTemplate, active.Revision),
             (reread.FeatureVersion, reread.SystemPrompt, reread.UserPromptVersion, reread.UserTemplate, reread.Revision));
         Assert.Equal(overview.Audit.Count, (await grain.GetOverviewAsync()).Audit.Count);
-    }
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    /// <summary>Restores what a test changed. A failure here is reported beside the test's own, never instead of it.</summary>
-    public async Task DisposeAsync()
-    {
-        foreach (var restore in _restore)
-        {
-            await restore();
-        }
     }
 
     private async Task<long> RevisionAsync() =>
