@@ -89,9 +89,12 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : RestoringTests
     {
         var profile = $"Backend engineer {Guid.NewGuid():N}, 6 years of Go";
         var calls = OpenAiCalls;
+        // A slow provider, so that a hit's own latency cannot be mistaken for the answer's original one.
+        fixture.Upstream.Faults.Set("openai", new FakeUpstream.Faults { LatencyMs = 300 });
         var first = await AskAsync(fixture.Replicas[0], Question(profile));
         Assert.Equal((false, false), Flags(first));
         Assert.Equal(calls + 1, OpenAiCalls);
+        Assert.True(first["meta"]!["latencyMs"]!.GetValue<long>() >= 300);
 
         // The same replica (its first level), the other replica (the cluster's level), another user, other whitespace.
         var again = await AskAsync(fixture.Replicas[0], Question(profile, user: 1));
@@ -103,6 +106,7 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : RestoringTests
             Assert.Equal(first["recommendations"]!.ToJsonString(), hit["recommendations"]!.ToJsonString());
             Assert.Equal("gpt-4o", hit["meta"]!["model"]!.GetValue<string>());
             Assert.Empty(hit["meta"]!["attempts"]!.AsArray());
+            Assert.InRange(hit["meta"]!["latencyMs"]!.GetValue<long>(), 0, 299); // the hit's own, not the answer's 300+ ms
         }
 
         Assert.Equal(calls + 1, OpenAiCalls);
