@@ -10,6 +10,9 @@ DATA_DIR=${NAVIGATOR_DATA_DIR:-$PWD/.data}
 BLOB_PORT=${NAVIGATOR_AZURITE_BLOB_PORT:-10000}
 TABLE_PORT=${NAVIGATOR_AZURITE_TABLE_PORT:-10002}
 export NAVIGATOR_API_PORT=$API_PORT NAVIGATOR_DATA_DIR=$DATA_DIR
+# Development: the well-known dev keys and the open silo dashboard on loopback. Anything else refuses
+# default or weak keys (see "Keys" in the README).
+export ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development}
 mkdir -p "$DATA_DIR/logs"
 
 cleanup() {

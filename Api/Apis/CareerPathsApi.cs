@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Navigator.Api.Auth;
+using Navigator.Api.Hosting;
 using Navigator.Api.Options;
 using Navigator.Api.Pipeline;
 using Navigator.Api.Telemetry;
@@ -20,7 +21,8 @@ public static partial class CareerPathsApi
 
     public static IEndpointRouteBuilder MapCareerPathsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1").RequireAuthorization(AuthExtensions.ClientPolicy).WithTags("Career paths");
+        var group = app.MapGroup("/v1").RequireAuthorization(AuthExtensions.ClientPolicy).RequireRateLimiting(ClientRateLimiting.Policy)
+            .WithTags("Career paths");
         group.MapPost("/career-paths", CreateAsync)
             .WithName("CreateCareerPaths")
             .WithSummary("Career-path recommendations for a user's profile and job-market data.")

@@ -11,6 +11,7 @@ public static class Problems
     public const string BudgetExhausted = "/problems/budget-exhausted";
     public const string DailyBudgetExhausted = "/problems/daily-budget-exhausted";
     public const string UserQuotaExceeded = "/problems/user-quota-exceeded";
+    public const string RateLimited = "/problems/rate-limited";
     public const string NoProvider = "/problems/no-provider";
     public const string Deadline = "/problems/deadline-exceeded";
     public const string Conflict = "/problems/conflict";

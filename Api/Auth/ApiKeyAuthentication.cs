@@ -9,7 +9,8 @@ using Navigator.Api.Options;
 namespace Navigator.Api.Auth;
 
 /// <summary>
-/// Bearer API keys: a client key for /v1 and an admin key for /admin. Keys are compared as
+/// Bearer API keys: client keys for /v1 and admin keys, with a read or write scope, for /admin. The
+/// identity's name is the key's configured name, never the key. Keys are compared as
 /// SHA-256 digests with <see cref="CryptographicOperations.FixedTimeEquals"/>, so neither the
 /// content nor the length of a key leaks through timing.
 /// </summary>
@@ -23,6 +24,9 @@ public sealed class ApiKeyAuthenticationHandler(
     public const string SchemeName = "ApiKey";
     public const string ClientRole = "client";
     public const string AdminRole = "admin";
+    public const string ScopeClaim = "scope";
+
+    public static string ScopeName(AdminScope scope) => scope == AdminScope.Write ? "write" : "read";
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -38,25 +42,25 @@ public sealed class ApiKeyAuthenticationHandler(
         }
 
         var presented = header["Bearer ".Length..].Trim();
-        var configured = keys.CurrentValue;
         // Compare against every key every time, so the time taken does not tell which one nearly matched.
-        string? adminName = null;
-        foreach (var (keyName, key) in configured.AllAdminKeys())
+        ApiKey? match = null;
+        foreach (var key in keys.CurrentValue.All())
         {
-            if (KeyEquals(presented, key))
+            if (KeyEquals(presented, key.Key))
             {
-                adminName ??= keyName;
+                match ??= key;
             }
         }
 
-        var isClient = KeyEquals(presented, configured.ClientKey);
-        var (role, name) = adminName is not null ? (AdminRole, adminName) : isClient ? (ClientRole, ClientRole) : (null, null);
-        if (role is null)
+        if (match is null || match.Key.Length == 0)
         {
             return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, name!), new Claim(ClaimTypes.Role, role)], SchemeName);
+        Claim[] claims = match.IsAdmin
+            ? [new(ClaimTypes.Name, match.Name), new(ClaimTypes.Role, AdminRole), new(ScopeClaim, ScopeName(match.Scope))]
+            : [new(ClaimTypes.Name, match.Name), new(ClaimTypes.Role, ClientRole)];
+        var identity = new ClaimsIdentity(claims, SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
@@ -70,7 +74,9 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
         Response.StatusCode = StatusCodes.Status403Forbidden;
-        await WriteProblemAsync("Forbidden", "This API key may not use this endpoint.");
+        await WriteProblemAsync("Forbidden", Context.User.HasClaim(ScopeClaim, ScopeName(AdminScope.Read))
+            ? "This admin key has the read scope: it may call the GET endpoints only. Changes need a write-scoped key."
+            : "This API key may not use this endpoint.");
     }
 
     private async Task WriteProblemAsync(string title, string detail) =>
@@ -97,7 +103,11 @@ public static class AuthExtensions
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
             .AddPolicy(ClientPolicy, p => p.RequireRole(ApiKeyAuthenticationHandler.ClientRole))
-            .AddPolicy(AdminPolicy, p => p.RequireRole(ApiKeyAuthenticationHandler.AdminRole));
+            // Read-scoped admin keys may call the GET endpoints; every change needs the write scope. Deciding by
+            // method keeps each new endpoint right without a policy of its own.
+            .AddPolicy(AdminPolicy, p => p.RequireRole(ApiKeyAuthenticationHandler.AdminRole).RequireAssertion(c =>
+                c.User.HasClaim(ApiKeyAuthenticationHandler.ScopeClaim, ApiKeyAuthenticationHandler.ScopeName(AdminScope.Write))
+                || (c.Resource is HttpContext http && (HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)))));
         return services;
     }
 }

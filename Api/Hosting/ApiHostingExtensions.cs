@@ -37,10 +37,16 @@ public static class ApiHostingExtensions
         services.AddSingleton<ReservationMargins>();
         services.AddOptionsWithValidateOnStart<AuthOptions, AuthOptionsValidator>()
             .BindConfiguration(AuthOptions.Section)
-            .PostConfigure<IConfiguration>((o, cfg) =>
+            .PostConfigure<IConfiguration, IHostEnvironment>((o, cfg, env) =>
             {
                 o.ClientKey = cfg["NAVIGATOR_CLIENT_KEY"] is { Length: > 0 } client ? client : o.ClientKey;
                 o.AdminKey = cfg["NAVIGATOR_ADMIN_KEY"] is { Length: > 0 } admin ? admin : o.AdminKey;
+                // ./run.sh stays zero-configuration: Development alone falls back to the well-known keys.
+                if (env.IsDevelopment())
+                {
+                    o.ClientKey ??= o.ClientKeys.Count == 0 ? AuthOptions.DevelopmentClientKey : null;
+                    o.AdminKey ??= o.AdminKeys.Count == 0 ? AuthOptions.DevelopmentAdminKey : null;
+                }
             });
         services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ProvidersOptions>, ProviderPricesValidator>();
         services.AddOptionsWithValidateOnStart<ProvidersOptions, ProvidersOptionsValidator>()
@@ -78,6 +84,7 @@ public static class ApiHostingExtensions
         // client retries for as long as the silos are away, and the pod is live but not ready meanwhile.
         services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
         services.AddNavigatorAuth();
+        services.AddClientRateLimiting();
         services.AddOpenApi();
         services.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("orleans-cluster", tags: ["ready"])
@@ -129,6 +136,7 @@ public static class ApiHostingExtensions
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.MapOpenApi();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });

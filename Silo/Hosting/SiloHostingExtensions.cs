@@ -2,6 +2,7 @@ using System.Net;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Navigator.Grains;
+using Navigator.Grains.Hosting;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Storage;
@@ -16,7 +17,8 @@ public static class SiloHostingExtensions
 
     /// <summary>
     /// Configures the Orleans silo: Azure Table clustering, Azure Storage persistence, loopback
-    /// endpoints (or pod endpoints on Kubernetes), fast failure detection and the dashboard.
+    /// endpoints (or pod endpoints on Kubernetes), fast failure detection, mutual TLS when configured, and the dashboard (Development, or
+    /// explicitly enabled behind the admin key).
     /// </summary>
     public static IHostApplicationBuilder AddNavigatorSilo(this IHostApplicationBuilder builder)
     {
@@ -86,7 +88,8 @@ public static class SiloHostingExtensions
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
 
             silo.AddActivityPropagation();
-            if (orleans.GetValue("Dashboard", true))
+            silo.UseNavigatorTls();
+            if (DashboardAccess.IsEnabled(config, builder.Environment))
             {
                 silo.AddDashboard();
             }
@@ -126,9 +129,14 @@ public static class SiloHostingExtensions
     {
         app.MapHealthChecks("/health/live");
         app.MapPrometheusScrapingEndpoint("/metrics");
-        if (app.Configuration.GetSection("Orleans").GetValue("Dashboard", true))
+        if (DashboardAccess.IsEnabled(app.Configuration, app.Environment))
         {
-            app.MapOrleansDashboard("/dashboard");
+            if (DashboardAccess.RequiredKey(app.Configuration, app.Environment) is { } key)
+            {
+                app.UseDashboardKey(key);
+            }
+
+            app.MapOrleansDashboard(DashboardAccess.Path);
         }
 
         return app;

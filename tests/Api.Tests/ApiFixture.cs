@@ -14,6 +14,8 @@ public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string
 {
     public const string ClientKey = "test-client-key";
     public const string AdminKey = "test-admin-key";
+    public const string AliceAdminKey = "alice-admin-key";
+    public const string ReaderAdminKey = "reader-admin-key";
 
     public const int PerUserRequestsPerDay = 20;
 
@@ -27,7 +29,11 @@ public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string
         builder.UseSetting("NAVIGATOR_DATA_DIR", DataDirectory);
         builder.UseSetting("Auth:ClientKey", ClientKey);
         builder.UseSetting("Auth:AdminKey", AdminKey);
-        builder.UseSetting("Auth:AdminKeys:alice", "alice-admin-key");
+        builder.UseSetting("Auth:AdminKeys:alice:Key", AliceAdminKey);
+        builder.UseSetting("Auth:AdminKeys:reader:Key", ReaderAdminKey);
+        builder.UseSetting("Auth:AdminKeys:reader:Scope", "read");
+        // Tests send bursts from one client key; RateLimitTests turn the per-client limit on.
+        builder.UseSetting("clientRateLimits:enabled", "false");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         builder.UseSetting("perUser:requestsPerDay", PerUserRequestsPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("perUser:tokensPerDay", "10000000");

@@ -106,7 +106,7 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
 
         var response = await fixture.Client().PostAsync("/v1/career-paths", content);
 
-        await AssertProblemAsync(response, expected);
+        await ProblemAssert.ReadAsync(response, expected);
         var after = await BudgetAsync();
         Assert.Equal(before.SpentUsd, after.SpentUsd);
         // Lease headroom moves with the replica's recent spend; what matters is that nothing started.
@@ -117,7 +117,7 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
     public async Task Missing_user_profile_names_the_field()
     {
         var response = await fixture.Client().PostAsJsonAsync("/v1/career-paths", new { userId = "u1", jobMarketData = "m" });
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        var problem = await ProblemAssert.ReadAsync(response, HttpStatusCode.BadRequest);
         Assert.NotNull(problem["errors"]!["userProfile"]);
     }
 
@@ -129,7 +129,7 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
     {
         var before = await BudgetAsync();
         var response = await fixture.Client(key).PostAsJsonAsync("/v1/career-paths", Body());
-        await AssertProblemAsync(response, expected);
+        await ProblemAssert.ReadAsync(response, expected);
         Assert.Equal(before.SpentUsd, (await BudgetAsync()).SpentUsd);
     }
 
@@ -140,7 +140,7 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
     public async Task Admin_endpoints_need_the_admin_key(string? key, HttpStatusCode expected)
     {
         var response = await fixture.Client(key).GetAsync($"/admin/budget/{Month}");
-        await AssertProblemAsync(response, expected);
+        await ProblemAssert.ReadAsync(response, expected);
     }
 
     [Fact]
@@ -183,7 +183,7 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
 
         var response = await own.Client().PostAsJsonAsync("/v1/career-paths", Body("broke-user"));
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.TooManyRequests);
+        var problem = await ProblemAssert.ReadAsync(response, HttpStatusCode.TooManyRequests);
         Assert.Equal("/problems/budget-exhausted", problem["type"]!.GetValue<string>());
         Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero);
         // The replica holds itself to what it has started, and tells the ledger so in its next report.
@@ -209,7 +209,7 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
 
         var response = await admin.PutAsync($"/admin/budget/{Uri.EscapeDataString(month)}/limit", new StringContent(body, Encoding.UTF8, "application/json"));
 
-        await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+        await ProblemAssert.ReadAsync(response, HttpStatusCode.BadRequest);
         var after = await BudgetAsync();
         Assert.Equal((before.LimitUsd, before.DailyCapUsd), (after.LimitUsd, after.DailyCapUsd));
         Assert.Equal(auditBefore, await admin.GetStringAsync($"/admin/budget/{Month}/audit"));
@@ -243,14 +243,4 @@ public sealed class CareerPathsApiTests(ApiFixture fixture)
     }
 
     private Task<Apis.BudgetView> BudgetAsync() => BudgetReports.QuietAsync(fixture.Client(ApiFixture.AdminKey), Month);
-
-    private static async Task<JsonNode> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        Assert.Equal(expected, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-        Assert.Equal((int)expected, problem["status"]!.GetValue<int>());
-        Assert.False(string.IsNullOrEmpty(problem["title"]?.GetValue<string>()));
-        return problem;
-    }
 }

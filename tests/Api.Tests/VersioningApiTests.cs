@@ -75,46 +75,46 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
 
         var schemaInvalid = await admin.PostAsync($"/admin/features/{Feature}/versions",
             Json(FeatureDocuments.Make(Feature, "1.3.0", edit: d => d["limits"]!["maxInputTokens"] = "lots")));
-        var problem = await AssertProblemAsync(schemaInvalid, HttpStatusCode.UnprocessableEntity);
+        var problem = await ProblemAssert.ReadAsync(schemaInvalid, HttpStatusCode.UnprocessableEntity);
         Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/limits/maxInputTokens");
 
         var extraVariable = await admin.PostAsync($"/admin/features/{Feature}/versions",
             Json(FeatureDocuments.Make(Feature, "1.3.0", edit: d => d["variables"]!.AsArray().Add("seniority"))));
-        problem = await AssertProblemAsync(extraVariable, HttpStatusCode.UnprocessableEntity);
+        problem = await ProblemAssert.ReadAsync(extraVariable, HttpStatusCode.UnprocessableEntity);
         Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/variables");
 
         var notJson = await admin.PostAsync($"/admin/features/{Feature}/versions", Json("{oops"));
-        await AssertProblemAsync(notJson, HttpStatusCode.UnprocessableEntity);
+        await ProblemAssert.ReadAsync(notJson, HttpStatusCode.UnprocessableEntity);
 
-        await AssertProblemAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "9.9.9", reason = "typo" }), HttpStatusCode.NotFound);
-        await AssertProblemAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2" }), HttpStatusCode.BadRequest);
+        await ProblemAssert.ReadAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "9.9.9", reason = "typo" }), HttpStatusCode.NotFound);
+        await ProblemAssert.ReadAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2" }), HttpStatusCode.BadRequest);
 
         var republished = await admin.PostAsync($"/admin/features/{Feature}/versions",
             Json(FeatureDocuments.Make(Feature, "1.2.3", edit: d => d["limits"]!["maxOutputTokens"] = 900)));
-        await AssertProblemAsync(republished, HttpStatusCode.Conflict);
+        await ProblemAssert.ReadAsync(republished, HttpStatusCode.Conflict);
         var samePrompt = await admin.PostAsJsonAsync($"/admin/features/{Feature}/prompts/system/v2.1", new { text = "Different text." });
-        await AssertProblemAsync(samePrompt, HttpStatusCode.Conflict);
+        await ProblemAssert.ReadAsync(samePrompt, HttpStatusCode.Conflict);
 
         // Size caps: the feature's versions, prompts and audit share one storage row.
         var longPrompt = await admin.PostAsJsonAsync($"/admin/features/{Feature}/prompts/system/v9.9", new { text = new string('x', 32_001) });
-        problem = await AssertProblemAsync(longPrompt, HttpStatusCode.UnprocessableEntity);
+        problem = await ProblemAssert.ReadAsync(longPrompt, HttpStatusCode.UnprocessableEntity);
         Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/text");
         // Templates an admin publishes run on every replica: one that loops or grows without bound is refused.
         foreach (var template in new[] { "{% for i in (1..100000000) %}x{% endfor %}", "{% for i in (1..9) %}{{ user_profile }}{% endfor %}" })
         {
             var refused = await admin.PostAsJsonAsync($"/admin/features/{Feature}/prompts/user/v9.8", new { text = template });
-            problem = await AssertProblemAsync(refused, HttpStatusCode.UnprocessableEntity);
+            problem = await ProblemAssert.ReadAsync(refused, HttpStatusCode.UnprocessableEntity);
             Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/text" && e["message"]!.GetValue<string>().Contains("refused", StringComparison.Ordinal));
         }
 
         var longReason = new string('r', 201);
-        await AssertProblemAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2", reason = longReason }), HttpStatusCode.BadRequest);
-        await AssertProblemAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/activate", new { version = "1.2.2", reason = longReason }), HttpStatusCode.BadRequest);
+        await ProblemAssert.ReadAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2", reason = longReason }), HttpStatusCode.BadRequest);
+        await ProblemAssert.ReadAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/activate", new { version = "1.2.2", reason = longReason }), HttpStatusCode.BadRequest);
 
-        foreach (var (key, status) in new[] { ((string?)null, HttpStatusCode.Unauthorized), (ApiReplica.ClientKey, HttpStatusCode.Forbidden) })
+        foreach (var (key, status) in new[] { ((string?)null, HttpStatusCode.Unauthorized), (ApiReplica.ClientKey, HttpStatusCode.Forbidden), (ApiReplica.ReaderAdminKey, HttpStatusCode.Forbidden) })
         {
-            await AssertProblemAsync(await A.Client(key).PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { reason = "x" }), status);
-            await AssertProblemAsync(await A.Client(key).PostAsync($"/admin/features/{Feature}/versions", Json(FeatureDocuments.Make(Feature, "1.3.0"))), status);
+            await ProblemAssert.ReadAsync(await A.Client(key).PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { reason = "x" }), status);
+            await ProblemAssert.ReadAsync(await A.Client(key).PostAsync($"/admin/features/{Feature}/versions", Json(FeatureDocuments.Make(Feature, "1.3.0"))), status);
         }
 
         // Re-read: the revision, the active snapshot (its prompt texts included) and the audit are as they were.
@@ -166,11 +166,4 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
     }
 
     private static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
-
-    private static async Task<JsonNode> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        Assert.Equal(expected, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-    }
 }

@@ -29,6 +29,8 @@ public sealed class ApiProcess : ServiceProcess
             ArgumentList = { dll, "--contentRoot", Path.GetDirectoryName(dll)! },
             Environment =
             {
+                // A loopback test replica, like ./run.sh: the well-known development keys.
+                ["ASPNETCORE_ENVIRONMENT"] = "Development",
                 ["ConnectionStrings__AzureStorage"] = TestStorage.ConnectionString,
                 ["Orleans__ClusterId"] = clusterId,
                 ["Orleans__ServiceId"] = serviceId,
@@ -53,7 +55,7 @@ public sealed class ApiProcess : ServiceProcess
     }
 
     /// <summary>Api/bin/{configuration}/net10.0/Navigator.Api.dll, built with the rest of the solution.</summary>
-    private static string ApiDll()
+    internal static string ApiDll()
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory);
         var configuration = here.Parent!.Name; // .../bin/{configuration}/net10.0/

@@ -11,7 +11,8 @@ public sealed class SiloProcess : ServiceProcess
 
     public int HttpPort { get; }
 
-    public static async Task<SiloProcess> StartAsync(string clusterId, string serviceId)
+    /// <summary>Starts a silo; <paramref name="settings"/> add to or replace its environment.</summary>
+    public static async Task<SiloProcess> StartAsync(string clusterId, string serviceId, IReadOnlyDictionary<string, string>? settings = null)
     {
         var dir = AppContext.BaseDirectory;
         var silo = new SiloProcess(TestStorage.FreePort());
@@ -32,6 +33,11 @@ public sealed class SiloProcess : ServiceProcess
                 ["budgetLeases__leaseTtlSeconds"] = "4",
             },
         };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         await silo.StartAsync(start, new Uri($"http://127.0.0.1:{silo.HttpPort}/health/live"), "silo", TimeSpan.FromSeconds(60));
         return silo;
     }

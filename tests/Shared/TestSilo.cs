@@ -55,9 +55,14 @@ public sealed class TestSilo : IAsyncDisposable
     public Task<IHost> StartClientAsync() => StartClientAsync(ClusterId, ServiceId);
 
     /// <summary>An Orleans client host for a cluster, tuned like the API's: it notices a lost gateway within a second.</summary>
-    public static async Task<IHost> StartClientAsync(string clusterId, string serviceId)
+    public static async Task<IHost> StartClientAsync(string clusterId, string serviceId, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>
