@@ -7,10 +7,10 @@ namespace Navigator.Api.Options;
 public sealed class TokenBucketOptions
 {
     [Range(1, 100_000)]
-    public int RequestsPerSecond { get; set; } = 20;
+    public int RequestsPerSecond { get; set; } = 50;
 
     [Range(1, 1_000_000)]
-    public int Burst { get; set; } = 40;
+    public int Burst { get; set; } = 100;
 }
 
 /// <summary>
