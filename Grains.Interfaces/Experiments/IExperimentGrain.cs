@@ -20,9 +20,34 @@ public sealed record ExperimentDefinition(
     [property: Id(2)] string Salt,
     [property: Id(3)] IReadOnlyList<ExperimentVariant> Variants)
 {
-    public bool IsRunning => Status == "running";
+    public const string Draft = "draft";
+    public const string Running = "running";
+    public const string Paused = "paused";
+    public const string Stopped = "stopped";
 
-    /// <summary>The user's variant while the experiment runs; no variant otherwise.</summary>
+    /// <summary>The feature whose requests enter the experiment.</summary>
+    [Id(4)] public string? Feature { get; init; }
+
+    /// <summary>The share of users who enter the experiment, in (0, 1].</summary>
+    [Id(5)] public double Coverage { get; init; } = 1;
+
+    [Id(6)] public string? Description { get; init; }
+
+    /// <summary>What the experiment is decided on (e.g. thumbs_up_rate).</summary>
+    [Id(7)] public string PrimaryMetric { get; init; } = "thumbs_up_rate";
+
+    /// <summary>Guardrail metrics and the worst value each may reach (e.g. error_rate 0.05).</summary>
+    [Id(8)] public IReadOnlyDictionary<string, double> Guardrails { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>No verdict before every variant has this many requests.</summary>
+    [Id(9)] public int MinimumSamplePerVariant { get; init; } = 100;
+
+    /// <summary>Bumped by every change; replicas re-read a definition when it moves.</summary>
+    [Id(10)] public long Revision { get; init; }
+
+    public bool IsRunning => Status == Running;
+
+    /// <summary>The user's variant while the experiment runs; no variant when it does not, or when the user is outside its coverage.</summary>
     public VariantAssignment Assign(string userId)
     {
         var variant = IsRunning ? VariantAssigner.Pick(this, userId) : null;
@@ -30,11 +55,30 @@ public sealed record ExperimentDefinition(
     }
 }
 
+/// <summary>
+/// A variant: its weight, what it pins (a provider and model, a feature version, or the system and user
+/// prompt versions; null leaves the active version's choice), and the buckets it owns.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("Navigator.ExperimentVariant")]
 public sealed record ExperimentVariant(
     [property: Id(0)] string Id,
     [property: Id(1)] int Weight,
-    [property: Id(2)] string? Provider);
+    [property: Id(2)] string? Provider)
+{
+    [Id(3)] public string? Model { get; init; }
+
+    [Id(4)] public string? FeatureVersion { get; init; }
+
+    [Id(5)] public string? SystemPromptVersion { get; init; }
+
+    [Id(6)] public string? UserPromptVersion { get; init; }
+
+    /// <summary>The assignment buckets this variant owns (see <see cref="BucketAllocator"/>).</summary>
+    [Id(7)] public IReadOnlyList<BucketRange> Buckets { get; init; } = [];
+
+    /// <summary>True when the variant pins a version: its requests use a snapshot of their own.</summary>
+    public bool PinsVersions => FeatureVersion is not null || SystemPromptVersion is not null || UserPromptVersion is not null;
+}
 
 /// <summary>The result of an assignment. <see cref="VariantId"/> is null when the experiment is not running.</summary>
 [GenerateSerializer, Immutable, Alias("Navigator.VariantAssignment")]

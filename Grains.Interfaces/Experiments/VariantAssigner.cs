@@ -4,8 +4,9 @@ using System.Text;
 namespace Navigator.Grains.Experiments;
 
 /// <summary>
-/// Deterministic, sticky variant assignment: SHA-256 of "salt:userId" picks a bucket in [0, 10000),
-/// and the variants own consecutive bucket ranges in proportion to their weights.
+/// Deterministic, sticky variant assignment: SHA-256 of the UTF-8 bytes of "salt:userId" (the salt
+/// has no ':'), its first 8 bytes read as a little-endian unsigned integer, modulo 10,000, is the
+/// user's bucket; the variant owning that bucket (<see cref="BucketAllocator"/>) is the user's variant.
 /// </summary>
 public static class VariantAssigner
 {
@@ -19,27 +20,21 @@ public static class VariantAssigner
         return (int)(value % Buckets);
     }
 
+    /// <summary>The variant that owns the user's bucket, or null when the user is outside the experiment's coverage.</summary>
     public static ExperimentVariant? Pick(ExperimentDefinition definition, string userId)
     {
-        var totalWeight = definition.Variants.Sum(v => Math.Max(0, v.Weight));
-        if (totalWeight <= 0)
-        {
-            return null;
-        }
-
         var bucket = Bucket(definition.Salt, userId);
-        // Scale the bucket onto the weight range so any weights (not only percentages) work.
-        var point = (long)bucket * totalWeight / Buckets;
-        long cumulative = 0;
         foreach (var variant in definition.Variants)
         {
-            cumulative += Math.Max(0, variant.Weight);
-            if (point < cumulative)
+            foreach (var range in variant.Buckets)
             {
-                return variant;
+                if (bucket >= range.Start && bucket < range.End)
+                {
+                    return variant;
+                }
             }
         }
 
-        return definition.Variants[^1];
+        return null;
     }
 }

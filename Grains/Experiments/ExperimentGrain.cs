@@ -23,6 +23,14 @@ public sealed class ExperimentGrain(
                 await state.WriteStateAsync();
             }
         }
+        else if (state.State.Definition is { IsRunning: true } stored && stored.Variants.All(v => v.Buckets.Count == 0))
+        {
+            // Stored before variants owned bucket ranges: a fresh allocation at its weights gives every user
+            // the variant the old weight-proportional assignment gave them (but for a bucket at a boundary
+            // when the weights do not divide 10,000).
+            state.State.Definition = stored with { Variants = BucketAllocator.Allocate(stored.Variants, stored.Coverage) };
+            await state.WriteStateAsync();
+        }
     }
 
     public Task<ExperimentDefinition?> GetDefinitionAsync() => Task.FromResult(state.State.Definition);

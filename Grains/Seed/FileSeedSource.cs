@@ -79,13 +79,30 @@ public sealed class FileSeedSource(IOptions<SeedOptions> options) : ISeedSource
             .Select(v => new ExperimentVariant(
                 v.GetProperty("id").GetString()!,
                 v.GetProperty("weight").GetInt32(),
-                v.TryGetProperty("provider", out var p) ? p.GetString() : null))
+                Text(v, "provider"))
+            {
+                Model = Text(v, "model"),
+                FeatureVersion = Text(v, "featureVersion"),
+                SystemPromptVersion = Text(v, "systemPromptVersion"),
+                UserPromptVersion = Text(v, "userPromptVersion"),
+            })
             .ToList();
+        var coverage = experiment.TryGetProperty("coverage", out var c) ? c.GetDouble() : 1.0;
+        var status = Text(experiment, "status") ?? ExperimentDefinition.Stopped;
         return new ExperimentDefinition(
             experimentId,
-            experiment.TryGetProperty("status", out var s) ? s.GetString() ?? "stopped" : "stopped",
-            experiment.TryGetProperty("salt", out var salt) ? salt.GetString() ?? experimentId : experimentId,
-            variants);
+            status,
+            Text(experiment, "salt") ?? experimentId,
+            status == ExperimentDefinition.Running ? BucketAllocator.Allocate(variants, coverage) : variants)
+        {
+            Feature = Text(experiment, "feature"),
+            Coverage = coverage,
+            Description = Text(experiment, "description"),
+            Revision = 1,
+        };
+
+        static string? Text(JsonElement element, string name) =>
+            element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
     }
 
     public string? LoadSchema()
