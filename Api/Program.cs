@@ -12,6 +12,7 @@ app.MapCareerPathsApi();
 app.MapBudgetAdminApi();
 app.MapProvidersAdminApi();
 app.MapFeaturesAdminApi();
+app.MapExperimentsAdminApi();
 app.Run();
 
 /// <summary>The API's entry point; public so that tests can host it with WebApplicationFactory.</summary>

@@ -81,10 +81,9 @@ public sealed class CareerPathPipeline(
         {
             // Decided on this replica, from state the grains push or sync: no grain call in steady state.
             // The snapshot is taken once: the request finishes on the version it started with.
-            var snapshot = await configs.GetAsync(deadlineCts.Token);
-            admission = new Admission(snapshot, snapshot.Settings.ExperimentId is { } experimentId
-                ? await experiments.AssignAsync(experimentId, request.UserId!, deadlineCts.Token)
-                : null);
+            // A variant that pins versions or a model serves a snapshot of its own.
+            var (assignment, snapshot) = await experiments.AssignAsync(await configs.GetAsync(deadlineCts.Token), request.UserId!, deadlineCts.Token);
+            admission = new Admission(snapshot, assignment);
             if (await quotas.TryStartAsync(request.UserId!, startedAt, deadlineCts.Token) is { } refusal)
             {
                 throw new UserQuotaExceededException(refusal);

@@ -11,6 +11,105 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// <summary>The definition, or null when no experiment has this id.</summary>
     [Alias("GetDefinition"), ReadOnly]
     Task<ExperimentDefinition?> GetDefinitionAsync();
+
+    /// <summary>The definition and its audit log, or null when no experiment has this id.</summary>
+    [Alias("Get"), ReadOnly]
+    Task<ExperimentView?> GetAsync();
+
+    /// <summary>
+    /// Creates the experiment as a draft, or running when <paramref name="draft"/>'s status is running. Conflict
+    /// when the id is taken; Invalid with pointers when the definition is bad (nothing is then written).
+    /// </summary>
+    [Alias("Create")]
+    Task<ExperimentResult> CreateAsync(ExperimentDefinition draft, string actor);
+
+    /// <summary>
+    /// Changes coverage, weights and the decision settings. A running or paused experiment may only raise its
+    /// coverage, and new weights apply to buckets handed out from then on: no user moves.
+    /// </summary>
+    [Alias("Update")]
+    Task<ExperimentResult> UpdateAsync(ExperimentUpdate update, string actor);
+
+    /// <summary>start (from draft or paused), pause (from running) or stop (final).</summary>
+    [Alias("Transition")]
+    Task<ExperimentResult> TransitionAsync(string action, string actor, string? reason);
+}
+
+/// <summary>The index of every experiment (one grain, key "all"): which are running on which feature.</summary>
+[Alias("Navigator.IExperimentCatalogGrain")]
+public interface IExperimentCatalogGrain : IGrainWithStringKey
+{
+    const string Key = "all";
+
+    /// <summary>Every experiment's summary, newest first. Replicas poll it and re-read a definition whose revision moved.</summary>
+    [Alias("List"), ReadOnly]
+    Task<IReadOnlyList<ExperimentSummary>> ListAsync();
+
+    /// <summary>
+    /// Records an experiment's summary. Refuses to mark one running while another runs on its feature, and to
+    /// add an experiment when the catalog is full of experiments that have not stopped.
+    /// </summary>
+    [Alias("Upsert")]
+    Task<CatalogRefusal?> UpsertAsync(ExperimentSummary summary);
+
+    /// <summary>Forgets an experiment whose creation was not saved.</summary>
+    [Alias("Remove")]
+    Task RemoveAsync(string id);
+}
+
+/// <summary>Why the catalog refused a change: the experiment running on the feature, or a full catalog.</summary>
+[GenerateSerializer, Immutable, Alias("Navigator.CatalogRefusal")]
+public sealed record CatalogRefusal([property: Id(0)] string Pointer, [property: Id(1)] string Message);
+
+[GenerateSerializer, Immutable, Alias("Navigator.ExperimentSummary")]
+public sealed record ExperimentSummary(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string? Feature,
+    [property: Id(2)] string Status,
+    [property: Id(3)] long Revision,
+    [property: Id(4)] DateTimeOffset UpdatedAt);
+
+/// <summary>What may change on an experiment after it is created; null leaves a field as it is.</summary>
+[GenerateSerializer, Immutable, Alias("Navigator.ExperimentUpdate")]
+public sealed record ExperimentUpdate(
+    [property: Id(0)] double? Coverage,
+    [property: Id(1)] IReadOnlyDictionary<string, int>? Weights,
+    [property: Id(2)] string? Description,
+    [property: Id(3)] IReadOnlyDictionary<string, double>? Guardrails,
+    [property: Id(4)] int? MinimumSamplePerVariant,
+    [property: Id(5)] string? Reason);
+
+[GenerateSerializer, Immutable, Alias("Navigator.ExperimentAuditEntry")]
+public sealed record ExperimentAuditEntry(
+    [property: Id(0)] DateTimeOffset At,
+    [property: Id(1)] string Actor,
+    [property: Id(2)] string Action,
+    [property: Id(3)] string? Detail,
+    [property: Id(4)] string? Reason);
+
+[GenerateSerializer, Immutable, Alias("Navigator.ExperimentView")]
+public sealed record ExperimentView(
+    [property: Id(0)] ExperimentDefinition Definition,
+    [property: Id(1)] IReadOnlyList<ExperimentAuditEntry> Audit);
+
+[GenerateSerializer, Alias("Navigator.ExperimentOutcome")]
+public enum ExperimentOutcome
+{
+    Applied = 0,
+    Unchanged = 1,
+    Invalid = 2,
+    Conflict = 3,
+    NotFound = 4,
+}
+
+[GenerateSerializer, Immutable, Alias("Navigator.ExperimentResult")]
+public sealed record ExperimentResult(
+    [property: Id(0)] ExperimentOutcome Outcome,
+    [property: Id(1)] string Message,
+    [property: Id(2)] IReadOnlyList<PromptConfig.ValidationError> Errors,
+    [property: Id(3)] ExperimentDefinition? Definition)
+{
+    public bool Succeeded => Outcome is ExperimentOutcome.Applied or ExperimentOutcome.Unchanged;
 }
 
 [GenerateSerializer, Immutable, Alias("Navigator.ExperimentDefinition")]

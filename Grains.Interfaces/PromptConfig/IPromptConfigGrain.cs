@@ -15,6 +15,15 @@ public interface IPromptConfigGrain : IGrainWithStringKey
     [Alias("GetOverview"), ReadOnly]
     Task<FeatureOverview> GetOverviewAsync();
 
+    /// <summary>
+    /// A snapshot made of published versions: <paramref name="featureVersion"/> (or the active one) with its
+    /// prompts, or with the given system and user prompt versions instead. Errors (pointers
+    /// /featureVersion, /systemPromptVersion, /userPromptVersion, /variables) name a version that is not
+    /// published or templates whose variables do not match what the feature version supplies.
+    /// </summary>
+    [Alias("Resolve"), ReadOnly]
+    Task<ResolvedSnapshot> ResolveAsync(string? featureVersion, string? systemPromptVersion, string? userPromptVersion);
+
     /// <summary>Publishes a prompt template version ("system" or "user"). Re-publishing identical text is a no-op.</summary>
     [Alias("PublishPrompt")]
     Task<ChangeResult> PublishPromptAsync(string kind, string version, string text, string actor);
@@ -64,6 +73,12 @@ public sealed record FeatureSnapshot(
     [property: Id(7)] long Revision,
     // Part of every response-cache key: bumped by a cache purge.
     [property: Id(8)] long CacheGeneration = 0);
+
+/// <summary>A snapshot of pinned versions, or why it cannot be made.</summary>
+[GenerateSerializer, Immutable, Alias("Navigator.ResolvedSnapshot")]
+public sealed record ResolvedSnapshot(
+    [property: Id(0)] FeatureSnapshot? Snapshot,
+    [property: Id(1)] IReadOnlyList<ValidationError> Errors);
 
 /// <summary>The runtime parameters of a feature version.</summary>
 [GenerateSerializer, Immutable, Alias("Navigator.FeatureSettings")]

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Navigator.Grains.PromptConfig;
 using Navigator.Grains.Seed;
 
 namespace Navigator.Grains.Experiments;
@@ -6,20 +8,35 @@ namespace Navigator.Grains.Experiments;
 public sealed class ExperimentState
 {
     [Id(0)] public ExperimentDefinition? Definition { get; set; }
+
+    /// <summary>The last <see cref="ExperimentGrain.AuditCapacity"/> changes.</summary>
+    [Id(1)] public List<ExperimentAuditEntry> Audit { get; set; } = [];
 }
 
+/// <summary>
+/// One experiment (key: its id): the definition, its status and its audit log. Every change is recorded
+/// in <see cref="IExperimentCatalogGrain"/>, which replicas poll; the catalog also keeps a feature to one
+/// running experiment. State is bounded: one definition (at most 10 variants, each with at most a few
+/// bucket ranges per allocation) and the last 200 audit entries.
+/// </summary>
 public sealed class ExperimentGrain(
     [PersistentState("experiment", "config")] IPersistentState<ExperimentState> state,
-    ISeedSource seed) : Grain, IExperimentGrain
+    ISeedSource seed,
+    [FromKeyedServices(LedgerClock.Key)] TimeProvider time) : Grain, IExperimentGrain
 {
+    public const int AuditCapacity = 200;
+
+    private string Id => this.GetPrimaryKeyString();
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (!state.RecordExists)
         {
-            var definition = seed.LoadExperiment(this.GetPrimaryKeyString());
+            var definition = seed.LoadExperiment(Id);
             if (definition is not null)
             {
                 state.State.Definition = definition;
+                Audit("seed", "create", $"{definition.Status}, from config/ab_test_config.json", null);
                 await state.WriteStateAsync();
             }
         }
@@ -34,4 +51,226 @@ public sealed class ExperimentGrain(
     }
 
     public Task<ExperimentDefinition?> GetDefinitionAsync() => Task.FromResult(state.State.Definition);
+
+    public Task<ExperimentView?> GetAsync() =>
+        Task.FromResult(state.State.Definition is { } definition ? new ExperimentView(definition, [.. state.State.Audit]) : null);
+
+    public async Task<ExperimentResult> CreateAsync(ExperimentDefinition draft, string actor)
+    {
+        if (state.State.Definition is not null)
+        {
+            return Result(ExperimentOutcome.Conflict, $"Experiment {Id} already exists; ids are never reused.");
+        }
+
+        var start = draft.Status == ExperimentDefinition.Running;
+        draft = draft with { Id = Id, Status = ExperimentDefinition.Draft, Revision = 1 };
+        var errors = ExperimentRules.Validate(draft);
+        if (errors.Count == 0)
+        {
+            errors.AddRange(await ResolveVariantsAsync(draft));
+        }
+
+        if (errors.Count > 0)
+        {
+            return new ExperimentResult(ExperimentOutcome.Invalid, "The experiment definition is not valid.", errors, null);
+        }
+
+        if (start)
+        {
+            draft = draft with { Status = ExperimentDefinition.Running, Variants = BucketAllocator.Allocate(draft.Variants, draft.Coverage) };
+        }
+
+        state.State.Definition = draft;
+        Audit(actor, "create", $"{draft.Status}: {draft.Variants.Count} variants on {draft.Feature}, coverage {draft.Coverage:0.####}", null);
+        return await CommitAsync(previous: null, start ? "Created and started." : "Created as a draft; start it to assign users.");
+    }
+
+    public async Task<ExperimentResult> UpdateAsync(ExperimentUpdate update, string actor)
+    {
+        if (state.State.Definition is not { } current)
+        {
+            return NotFound();
+        }
+
+        if (current.Status == ExperimentDefinition.Stopped)
+        {
+            return Result(ExperimentOutcome.Conflict, $"Experiment {Id} is stopped; a stopped experiment does not change.");
+        }
+
+        var errors = new List<ValidationError>();
+        if (update.Weights is { } weights)
+        {
+            ExperimentRules.ValidateWeights(current.Variants, weights, errors);
+        }
+
+        var assigning = current.Status is ExperimentDefinition.Running or ExperimentDefinition.Paused;
+        if (update.Coverage is { } coverage && assigning && coverage < current.Coverage)
+        {
+            errors.Add(new("/coverage", $"Coverage can only rise while the experiment assigns users ({current.Coverage:0.####} now): lowering it would move users out."));
+        }
+
+        var next = current with
+        {
+            Coverage = update.Coverage ?? current.Coverage,
+            Description = update.Description ?? current.Description,
+            Guardrails = update.Guardrails ?? current.Guardrails,
+            MinimumSamplePerVariant = update.MinimumSamplePerVariant ?? current.MinimumSamplePerVariant,
+            Variants = [.. current.Variants.Select(v => v with { Weight = update.Weights?.GetValueOrDefault(v.Id, v.Weight) ?? v.Weight })],
+        };
+        // The shape rules look at a draft's variants; an assigning experiment's variants hold buckets by now.
+        errors.AddRange(ExperimentRules.Validate(next with { Variants = [.. next.Variants.Select(v => v with { Buckets = [] })] })
+            .Where(e => !errors.Any(x => x.Pointer == e.Pointer)));
+        if (errors.Count > 0)
+        {
+            return new ExperimentResult(ExperimentOutcome.Invalid, "The change is not valid; nothing changed.", errors, current);
+        }
+
+        if (next == current)
+        {
+            return Result(ExperimentOutcome.Unchanged, "Nothing to change.", current);
+        }
+
+        if (assigning)
+        {
+            next = next with { Variants = BucketAllocator.Allocate(next.Variants, next.Coverage) };
+        }
+
+        state.State.Definition = next with { Revision = current.Revision + 1 };
+        Audit(actor, "update", Describe(current, next), update.Reason);
+        return await CommitAsync(current, "Updated; users already assigned keep their variant.");
+    }
+
+    public async Task<ExperimentResult> TransitionAsync(string action, string actor, string? reason)
+    {
+        if (state.State.Definition is not { } current)
+        {
+            return NotFound();
+        }
+
+        var (allowed, status) = (action, current.Status) switch
+        {
+            ("start", ExperimentDefinition.Draft or ExperimentDefinition.Paused) => (true, ExperimentDefinition.Running),
+            ("pause", ExperimentDefinition.Running) => (true, ExperimentDefinition.Paused),
+            ("stop", not ExperimentDefinition.Stopped) => (true, ExperimentDefinition.Stopped),
+            _ => (false, current.Status),
+        };
+        if (!allowed)
+        {
+            return Result(ExperimentOutcome.Conflict, $"Experiment {Id} is {current.Status}: it cannot {action}.", current);
+        }
+
+        var next = current with { Status = status, Revision = current.Revision + 1 };
+        if (status == ExperimentDefinition.Running)
+        {
+            // Published versions never change, but check again before any user is assigned: a draft made
+            // by an older gateway may not have been checked.
+            var errors = await ResolveVariantsAsync(next);
+            if (errors.Count > 0)
+            {
+                return new ExperimentResult(ExperimentOutcome.Invalid, "The experiment cannot start.", errors, current);
+            }
+
+            next = next with { Variants = BucketAllocator.Allocate(next.Variants, next.Coverage) };
+        }
+
+        state.State.Definition = next;
+        Audit(actor, action, $"{current.Status} -> {status}", reason);
+        return await CommitAsync(current, $"Experiment {Id} is {status}.");
+    }
+
+    /// <summary>Claims the catalog entry first (it refuses a second running experiment on a feature), then writes; a failed write puts the entry back.</summary>
+    private async Task<ExperimentResult> CommitAsync(ExperimentDefinition? previous, string message)
+    {
+        var catalog = GrainFactory.GetGrain<IExperimentCatalogGrain>(IExperimentCatalogGrain.Key);
+        var next = state.State.Definition!;
+        if (await catalog.UpsertAsync(Summary(next)) is { } refused)
+        {
+            Undo(previous);
+            return new ExperimentResult(ExperimentOutcome.Invalid, "The change is refused; nothing changed.", [new ValidationError(refused.Pointer, refused.Message)], previous);
+        }
+
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            Undo(previous);
+            if (previous is null)
+            {
+                await catalog.RemoveAsync(Id);
+            }
+            else
+            {
+                await catalog.UpsertAsync(Summary(previous));
+            }
+
+            throw;
+        }
+
+        return Result(ExperimentOutcome.Applied, message, next);
+    }
+
+    private void Undo(ExperimentDefinition? previous)
+    {
+        state.State.Definition = previous;
+        state.State.Audit.RemoveAt(state.State.Audit.Count - 1);
+    }
+
+    private async Task<List<ValidationError>> ResolveVariantsAsync(ExperimentDefinition definition)
+    {
+        var config = GrainFactory.GetGrain<IPromptConfigGrain>(definition.Feature!);
+        var errors = new List<ValidationError>();
+        var feature = await config.ResolveAsync(null, null, null);
+        if (feature.Snapshot is null)
+        {
+            errors.Add(new("/feature", $"Feature {definition.Feature} has no active version."));
+            return errors;
+        }
+
+        for (var i = 0; i < definition.Variants.Count; i++)
+        {
+            var variant = definition.Variants[i];
+            if (variant.PinsVersions)
+            {
+                var resolved = await config.ResolveAsync(variant.FeatureVersion, variant.SystemPromptVersion, variant.UserPromptVersion);
+                errors.AddRange(resolved.Errors.Select(e => e with { Pointer = $"/variants/{i}{e.Pointer}" }));
+            }
+        }
+
+        return errors;
+    }
+
+    private ExperimentSummary Summary(ExperimentDefinition definition) =>
+        new(Id, definition.Feature, definition.Status, definition.Revision, time.GetUtcNow());
+
+    private void Audit(string actor, string action, string? detail, string? reason)
+    {
+        state.State.Audit.Add(new ExperimentAuditEntry(time.GetUtcNow(), actor, action, detail, reason));
+        if (state.State.Audit.Count > AuditCapacity)
+        {
+            state.State.Audit.RemoveRange(0, state.State.Audit.Count - AuditCapacity);
+        }
+    }
+
+    private static string Describe(ExperimentDefinition from, ExperimentDefinition to)
+    {
+        var parts = new List<string>();
+        if (from.Coverage != to.Coverage)
+        {
+            parts.Add($"coverage {from.Coverage:0.####} -> {to.Coverage:0.####}");
+        }
+
+        foreach (var (before, after) in from.Variants.Zip(to.Variants).Where(p => p.First.Weight != p.Second.Weight))
+        {
+            parts.Add($"{before.Id} weight {before.Weight} -> {after.Weight}");
+        }
+
+        return parts.Count > 0 ? string.Join(", ", parts) : "settings";
+    }
+
+    private ExperimentResult NotFound() => Result(ExperimentOutcome.NotFound, $"No experiment has the id {Id}.");
+
+    private static ExperimentResult Result(ExperimentOutcome outcome, string message, ExperimentDefinition? definition = null) =>
+        new(outcome, message, [], definition);
 }

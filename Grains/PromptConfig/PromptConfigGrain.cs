@@ -238,6 +238,61 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
         return Result(ChangeOutcome.Applied, $"{version} is active (was {from ?? "none"}).");
     }
 
+    public Task<ResolvedSnapshot> ResolveAsync(string? featureVersion, string? systemPromptVersion, string? userPromptVersion)
+    {
+        var errors = new List<ValidationError>();
+        var baseVersion = featureVersion ?? State.Labels.GetValueOrDefault(ActiveLabel);
+        if (baseVersion is null || !State.Versions.TryGetValue(baseVersion, out var version))
+        {
+            errors.Add(new ValidationError("/featureVersion", featureVersion is null
+                ? $"Feature {Feature} has no active version."
+                : $"Feature version {featureVersion} of {Feature} is not published."));
+            return Task.FromResult(new ResolvedSnapshot(null, errors));
+        }
+
+        var system = Prompt("system", systemPromptVersion ?? version.SystemPromptVersion, "/systemPromptVersion", errors);
+        var user = Prompt("user", userPromptVersion ?? version.UserPromptVersion, "/userPromptVersion", errors);
+        if (system is null || user is null)
+        {
+            return Task.FromResult(new ResolvedSnapshot(null, errors));
+        }
+
+        // The templates must use exactly the variables the feature version supplies, as at publication.
+        var supplied = FeatureConfigDocument.Parse(version.Document).Variables.ToHashSet(StringComparer.Ordinal);
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var text in new[] { system, user })
+        {
+            if (TemplateVariables.TryGetVariables(text, out var variables, out _))
+            {
+                used.UnionWith(variables);
+            }
+        }
+
+        if (!used.SetEquals(supplied))
+        {
+            errors.Add(new ValidationError("/variables",
+                $"The templates use {{{string.Join(", ", used.Order(StringComparer.Ordinal))}}} but feature version {version.Version} supplies " +
+                $"{{{string.Join(", ", supplied.Order(StringComparer.Ordinal))}}}."));
+            return Task.FromResult(new ResolvedSnapshot(null, errors));
+        }
+
+        return Task.FromResult(new ResolvedSnapshot(
+            new FeatureSnapshot(Feature, version.Version, systemPromptVersion ?? version.SystemPromptVersion, system,
+                userPromptVersion ?? version.UserPromptVersion, user, version.Settings, State.Revision, State.CacheGeneration),
+            []));
+
+        string? Prompt(string kind, string promptVersion, string pointer, List<ValidationError> problems)
+        {
+            if (State.Prompts.TryGetValue(PromptKey.For(kind, promptVersion), out var text))
+            {
+                return text;
+            }
+
+            problems.Add(new ValidationError(pointer, $"Prompt {kind}/{promptVersion} of {Feature} is not published."));
+            return null;
+        }
+    }
+
     private FeatureSnapshot? ActiveSnapshot()
     {
         if (!State.Labels.TryGetValue(ActiveLabel, out var active))

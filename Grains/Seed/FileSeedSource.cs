@@ -60,6 +60,20 @@ public sealed class FileSeedSource(IOptions<SeedOptions> options) : ISeedSource
         return new FeatureSeed(documents, active, prompts);
     }
 
+    public IReadOnlyList<string> ExperimentIds()
+    {
+        var path = Path.Combine(_root, "config", "ab_test_config.json");
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        return doc.RootElement.TryGetProperty("experiments", out var experiments)
+            ? [.. experiments.EnumerateObject().Select(e => e.Name)]
+            : [];
+    }
+
     public ExperimentDefinition? LoadExperiment(string experimentId)
     {
         var path = Path.Combine(_root, "config", "ab_test_config.json");

@@ -9,6 +9,9 @@ public interface ISeedSource
     /// <summary>Feature config documents for a feature, and which of them is the active one.</summary>
     FeatureSeed? LoadFeature(string feature);
 
+    /// <summary>The ids of the experiments in ab_test_config.json.</summary>
+    IReadOnlyList<string> ExperimentIds();
+
     /// <summary>An experiment from ab_test_config.json, or null when none has that id.</summary>
     Experiments.ExperimentDefinition? LoadExperiment(string experimentId);
 

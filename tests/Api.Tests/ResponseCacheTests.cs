@@ -32,13 +32,14 @@ public sealed class ResponseCacheTests(CacheFixture fixture) : RestoringTests
     public override async Task InitializeAsync()
     {
         var experiments = fixture.Replicas[0].Services.GetRequiredService<ExperimentCache>();
+        var active = await fixture.Replicas[0].Services.GetRequiredService<FeatureConfigCache>().GetAsync(CancellationToken.None);
         // Users of this test only: each has a daily request quota of its own.
         var prefix = $"cache-{Guid.NewGuid():N}";
         var users = new List<string>();
-        var variant = (await experiments.AssignAsync("provider_comparison", $"{prefix}-0", CancellationToken.None)).VariantId;
+        var variant = (await experiments.AssignAsync(active, $"{prefix}-0", CancellationToken.None)).Assignment!.VariantId;
         for (var i = 0; users.Count < 60; i++)
         {
-            if ((await experiments.AssignAsync("provider_comparison", $"{prefix}-{i}", CancellationToken.None)).VariantId == variant)
+            if ((await experiments.AssignAsync(active, $"{prefix}-{i}", CancellationToken.None)).Assignment!.VariantId == variant)
             {
                 users.Add($"{prefix}-{i}");
             }
