@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Navigator.Api.Auth;
+using Navigator.Api.Experiments;
 using Navigator.Api.Hosting;
 using Navigator.Api.Options;
 using Navigator.Api.Pipeline;
@@ -32,6 +33,12 @@ public static partial class CareerPathsApi
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable) // no provider, or the cluster unreachable
             .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+        group.MapPost("/career-paths/{requestId}/feedback", FeedbackApi.RateAsync)
+            .WithName("RateCareerPaths")
+            .WithSummary("A thumbs-up or -down on an answer, by its requestId: the last rating counts, once.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 
@@ -40,19 +47,23 @@ public static partial class CareerPathsApi
         CareerPathPipeline pipeline,
         TelemetryLog telemetryLog,
         GatewayMetrics metrics,
+        ExperimentReporter experiments,
+        RequestIds ids,
         IOptionsMonitor<RequestOptions> options,
         TimeProvider time,
         ILoggerFactory loggers)
     {
         var started = time.GetTimestamp();
         var timestamp = time.GetUtcNow();
-        var requestId = $"req_{Guid.CreateVersion7():N}";
+        // The id the logs show while the request runs; the response, its header and the telemetry line carry
+        // the signed id (with the experiment and variant), which feedback names.
+        var requestId = ids.New();
         http.Response.Headers["X-Request-Id"] = requestId;
         Results<Ok<CareerPathResponse>, ProblemHttpResult> result;
         Ending end;
         try
         {
-            (result, end) = await HandleAsync(http, pipeline, options.CurrentValue, requestId, timestamp, started, time, loggers.CreateLogger(typeof(CareerPathsApi)));
+            (result, end) = await HandleAsync(http, pipeline, ids, options.CurrentValue, requestId, timestamp, started, time, loggers.CreateLogger(typeof(CareerPathsApi)));
         }
         catch (Exception ex)
         {
@@ -67,17 +78,18 @@ public static partial class CareerPathsApi
         // The one place the request's line is made: the response's meta.latencyMs is the same number.
         void Record(Ending e)
         {
-            var telemetry = RequestTelemetry.Of(timestamp, requestId, e.UserId, e.Status, e.Result, e.Error, e.LatencyMs, e.Outcome);
+            var telemetry = RequestTelemetry.Of(timestamp, e.RequestId ?? requestId, e.UserId, e.Status, e.Result, e.Error, e.LatencyMs, e.Outcome);
             telemetryLog.Write(telemetry);
             metrics.RecordRequest(telemetry);
+            experiments.Record(telemetry);
         }
     }
 
     /// <summary>How a request ended, for its telemetry line.</summary>
-    private sealed record Ending(string? UserId, int Status, RequestOutcome Result, string? Error, long LatencyMs, CareerPathOutcome? Outcome);
+    private sealed record Ending(string? UserId, int Status, RequestOutcome Result, string? Error, long LatencyMs, CareerPathOutcome? Outcome, string? RequestId = null);
 
     private static async Task<(Results<Ok<CareerPathResponse>, ProblemHttpResult> Result, Ending End)> HandleAsync(
-        HttpContext http, CareerPathPipeline pipeline, RequestOptions options, string requestId, DateTimeOffset timestamp, long started,
+        HttpContext http, CareerPathPipeline pipeline, RequestIds ids, RequestOptions options, string requestId, DateTimeOffset timestamp, long started,
         TimeProvider time, ILogger logger)
     {
         var (request, problem) = await ReadRequestAsync(http.Request, options.MaxBodyBytes);
@@ -96,7 +108,8 @@ public static partial class CareerPathsApi
             var (status, result) = http.RequestAborted.IsCancellationRequested
                 ? (StatusCodeClientClosed, RequestOutcome.ClientClosed)
                 : (StatusCodes.Status200OK, RequestOutcome.Success);
-            return (TypedResults.Ok(outcome.ToResponse(requestId, latency)), new Ending(request!.UserId, status, result, null, latency, outcome));
+            var signed = Signed(outcome);
+            return (TypedResults.Ok(outcome.ToResponse(signed, latency)), new Ending(request!.UserId, status, result, null, latency, outcome, signed));
         }
         catch (CareerPathFailedException failed)
         {
@@ -106,12 +119,20 @@ public static partial class CareerPathsApi
                 LogPipelineFailure(logger, failed.InnerException!, requestId);
             }
 
-            var ending = new Ending(request!.UserId, status, result, detail, Elapsed(), failed.Outcome);
+            var signed = Signed(failed.Outcome);
+            var ending = new Ending(request!.UserId, status, result, detail, Elapsed(), failed.Outcome, signed);
             return (TypedResults.Problem(detail, statusCode: status, title: title, type: type,
-                extensions: new Dictionary<string, object?> { ["requestId"] = requestId }), ending);
+                extensions: new Dictionary<string, object?> { ["requestId"] = signed }), ending);
         }
 
         long Elapsed() => (long)time.GetElapsedTime(started).TotalMilliseconds;
+
+        string Signed(CareerPathOutcome? outcome)
+        {
+            var signed = ids.Sign(requestId, outcome?.Admission?.Assignment);
+            http.Response.Headers["X-Request-Id"] = signed;
+            return signed;
+        }
     }
 
     /// <summary><c>Cache-Control: no-store</c> neither reads nor writes the cache; <c>no-cache</c> skips the lookup and refreshes the entry.</summary>

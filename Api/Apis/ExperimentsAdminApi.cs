@@ -1,7 +1,10 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Navigator.Api.Auth;
+using Navigator.Api.Experiments;
 using Navigator.Api.Options;
+using Navigator.Api.Pipeline;
 using Navigator.Grains.Experiments;
 using Navigator.Grains.PromptConfig;
 
@@ -24,6 +27,10 @@ public sealed record CreateExperimentRequest(
     bool Start = false);
 
 public sealed record ExperimentActionRequest(string? Reason);
+
+public sealed record PromoteRequest(string? VariantId, string? Reason);
+
+public sealed record PromoteResponse(string Outcome, string Message, string? ActiveVersion, ExperimentDefinitionView? Experiment);
 
 /// <summary>A variant as the admin API shows it: its pins, and the share of all users its buckets hold.</summary>
 public sealed record ExperimentVariantView(
@@ -57,7 +64,11 @@ public static class ExperimentsAdminApi
         group.MapGet("/", ListAsync).WithSummary("Every experiment's id, feature, status and revision, newest change first.");
         group.MapPost("/", CreateAsync).WithSummary("Creates an experiment (a draft, or started at once with \"start\": true).");
         group.MapGet("/{id}", GetAsync).WithSummary("An experiment's definition, its variants' bucket shares, and its audit log.");
+        group.MapGet("/{id}/results", ResultsAsync)
+            .WithSummary("Per variant: n, means and 95% CIs, tests against control, guardrail breaches, the sample-ratio check and a verdict.");
         group.MapPatch("/{id}", UpdateAsync).WithSummary("Raises coverage, re-weights, or changes the decision settings; assigned users never move.");
+        group.MapPost("/{id}/promote", PromoteAsync)
+            .WithSummary("Publishes and activates a feature version made of a variant's versions (audited, rollback-able), then stops the experiment.");
         group.MapPost("/{id}/{action:regex(^(start|pause|stop)$)}", TransitionAsync).WithSummary("start (a draft or paused experiment), pause, or stop (final).");
         return app;
     }
@@ -69,6 +80,15 @@ public static class ExperimentsAdminApi
         await grains.GetGrain<IExperimentGrain>(id).GetAsync() is { } view
             ? TypedResults.Ok(new ExperimentDetails(ExperimentDefinitionView.Of(view.Definition), view.Audit))
             : TypedResults.Problem($"No experiment has the id '{id}'.", statusCode: StatusCodes.Status404NotFound, title: "Not found", type: Problems.NotFound);
+
+    public static async Task<Results<Ok<ExperimentResultsView>, ProblemHttpResult>> ResultsAsync(string id, IGrainFactory grains, ExperimentReporter reporter)
+    {
+        // This replica's last counts first, so the results include what it served up to now.
+        await reporter.FlushAsync(CancellationToken.None);
+        return await grains.GetGrain<IExperimentGrain>(id).GetTalliesAsync() is { } tallies
+            ? TypedResults.Ok(ExperimentStatistics.Analyze(tallies.Definition, tallies.Variants))
+            : TypedResults.Problem($"No experiment has the id '{id}'.", statusCode: StatusCodes.Status404NotFound, title: "Not found", type: Problems.NotFound);
+    }
 
     public static async Task<IResult> CreateAsync(CreateExperimentRequest? body, HttpContext http, IGrainFactory grains, IOptionsMonitor<ProvidersOptions> providers)
     {
@@ -128,6 +148,92 @@ public static class ExperimentsAdminApi
         }
 
         return ToHttp(await grains.GetGrain<IExperimentGrain>(id).TransitionAsync(action, Actor(http), body?.Reason));
+    }
+
+    /// <summary>
+    /// The winner becomes the feature's active version: a copy of the version its requests used (its pinned
+    /// feature version, or the active one) with its pinned prompts and model, published under the next free
+    /// patch version through <see cref="IPromptConfigGrain"/> (validated and audited like any publication, and
+    /// undone by a rollback), and the experiment stops.
+    /// </summary>
+    public static async Task<IResult> PromoteAsync(string id, PromoteRequest? body, HttpContext http, IGrainFactory grains)
+    {
+        if (string.IsNullOrWhiteSpace(body?.VariantId) || string.IsNullOrWhiteSpace(body.Reason))
+        {
+            return Problems.Invalid("'variantId' and 'reason' are required: the audit log records which variant won and why.");
+        }
+
+        if (body.Reason.Length > FeaturesAdminApi.MaxReasonLength)
+        {
+            return Problems.Invalid($"'reason' is longer than {FeaturesAdminApi.MaxReasonLength} characters.");
+        }
+
+        var experiment = grains.GetGrain<IExperimentGrain>(id);
+        if (await experiment.GetDefinitionAsync() is not { } definition)
+        {
+            return TypedResults.Problem($"No experiment has the id '{id}'.", statusCode: StatusCodes.Status404NotFound, title: "Not found", type: Problems.NotFound);
+        }
+
+        if (definition.Variants.FirstOrDefault(v => v.Id == body.VariantId) is not { } winner)
+        {
+            return ToHttp(new ExperimentResult(ExperimentOutcome.Invalid, "The variant is not part of the experiment; nothing changed.",
+                [new ValidationError("/variantId", $"Experiment {id} has no variant '{body.VariantId}'.")], definition));
+        }
+
+        if (definition.Status is not (ExperimentDefinition.Running or ExperimentDefinition.Paused))
+        {
+            return ToHttp(new ExperimentResult(ExperimentOutcome.Conflict, $"Experiment {id} is {definition.Status}: only a running or paused experiment is promoted.", [], definition));
+        }
+
+        var config = grains.GetGrain<IPromptConfigGrain>(definition.Feature!);
+        var reason = $"experiment {id}: {winner.Id} promoted. {body.Reason}";
+        reason = reason[..Math.Min(reason.Length, FeaturesAdminApi.MaxReasonLength)];
+        string? activeVersion = null;
+        if (winner.PinsVersions || winner.Model is not null)
+        {
+            var overview = await config.GetOverviewAsync();
+            var baseVersion = winner.FeatureVersion ?? overview.ActiveVersion;
+            var source = overview.Versions.FirstOrDefault(v => v.Version == baseVersion);
+            if (source is null)
+            {
+                return ToHttp(new ExperimentResult(ExperimentOutcome.Invalid, "The winner's feature version is not published.",
+                    [new ValidationError("/variantId", $"Feature version {baseVersion} of {definition.Feature} is not published.")], definition));
+            }
+
+            var version = NextPatch(overview.Versions.Select(v => v.Version));
+            var document = JsonNode.Parse(source.Document)!.AsObject();
+            document["version"] = version;
+            document["changelog"] = $"Promoted from experiment {id}, variant {winner.Id} (based on {source.Version}).";
+            document["prompts"]!["system"] = winner.SystemPromptVersion ?? source.SystemPromptVersion;
+            document["prompts"]!["user"] = winner.UserPromptVersion ?? source.UserPromptVersion;
+            document.Remove("experiment");
+            if (winner is { Provider: { } provider, Model: { } model } && document["providers"]?[provider] is JsonObject settings)
+            {
+                settings["model"] = model;
+            }
+
+            var published = await config.PublishFeatureAsync(document.ToJsonString(), activate: true, Actor(http), reason);
+            if (!published.Succeeded)
+            {
+                return FeaturesAdminApi.ToHttp(published);
+            }
+
+            activeVersion = published.ActiveVersion;
+        }
+
+        var stopped = await experiment.TransitionAsync("stop", Actor(http), activeVersion is null
+            ? $"{winner.Id} promoted; it pins nothing, so the active version stays. {body.Reason}"
+            : $"{winner.Id} promoted as version {activeVersion}. {body.Reason}");
+        return stopped.Succeeded
+            ? TypedResults.Ok(new PromoteResponse("applied", stopped.Message, activeVersion, ExperimentDefinitionView.Of(stopped.Definition!)))
+            : ToHttp(stopped);
+    }
+
+    /// <summary>The next patch version above every published one (1.2.3 and 1.10.0 published: 1.10.1).</summary>
+    internal static string NextPatch(IEnumerable<string> versions)
+    {
+        var highest = versions.Select(v => Version.TryParse(v, out var parsed) ? parsed : null).Where(v => v is not null).Max() ?? new Version(1, 0, 0);
+        return $"{highest.Major}.{highest.Minor}.{Math.Max(0, highest.Build) + 1}";
     }
 
     private static IEnumerable<ValidationError> ProviderErrors(IReadOnlyList<ExperimentVariant> variants, ProvidersOptions providers)

@@ -15,6 +15,7 @@ public static class Problems
     public const string NoProvider = "/problems/no-provider";
     public const string Deadline = "/problems/deadline-exceeded";
     public const string Conflict = "/problems/conflict";
+    public const string FeedbackWindowClosed = "/problems/feedback-window-closed";
     public const string NotFound = "/problems/not-found";
     public const string Internal = "/problems/internal";
     public const string ClusterUnavailable = "/problems/cluster-unavailable";

@@ -30,6 +30,7 @@ public static class ApiHostingExtensions
         services.AddOptionsWithValidateOnStart<UserQuotaOptions, UserQuotaOptionsValidator>().BindConfiguration(UserQuotaOptions.Section);
         services.AddOptionsWithValidateOnStart<TokenLimiterOptions, TokenLimiterOptionsValidator>().BindConfiguration(TokenLimiterOptions.Section);
         services.AddOptionsWithValidateOnStart<CacheOptions, CacheOptionsValidator>().BindConfiguration(CacheOptions.Section);
+        services.AddOptionsWithValidateOnStart<ExperimentOptions, ExperimentOptionsValidator>().BindConfiguration(ExperimentOptions.Section);
         // The response cache's first level: HybridCache over a size-limited memory cache (cache:localMegabytes).
         services.AddMemoryCache(o => o.SizeLimit = (long)config.GetValue(CacheOptions.Section + ":localMegabytes", 64) * 1024 * 1024);
         services.AddHybridCache();
@@ -100,6 +101,9 @@ public static class ApiHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<BudgetLeases>());
         services.AddSingleton<ExperimentCache>();
         services.AddHostedService(sp => sp.GetRequiredService<ExperimentCache>());
+        services.AddSingleton<Navigator.Api.Experiments.RequestIds>();
+        services.AddSingleton<ExperimentReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExperimentReporter>());
         services.AddSingleton<UserQuotas>();
         services.AddHostedService(sp => sp.GetRequiredService<UserQuotas>());
         services.AddSingleton<ProviderOutcomeReporter>();

@@ -20,7 +20,12 @@ public sealed class ExperimentCache(IClusterClient client, FeatureConfigCache co
     private readonly ConcurrentDictionary<(string Experiment, long Revision, string Variant, long ConfigRevision), Task<ResolvedSnapshot>> _pinned = new();
     private IReadOnlyDictionary<string, ExperimentDefinition> _running = new Dictionary<string, ExperimentDefinition>(StringComparer.Ordinal);
 
+    private byte[]? _signingKey;
+
     protected override TimeSpan RenewPeriod => TimeSpan.FromSeconds(1);
+
+    /// <summary>The cluster's request-id signing key, once the first read has completed (null before).</summary>
+    public byte[]? SigningKey => Volatile.Read(ref _signingKey);
 
     protected override string Name => "experiment definitions";
 
@@ -81,7 +86,13 @@ public sealed class ExperimentCache(IClusterClient client, FeatureConfigCache co
 
     protected override async Task RenewAsync(CancellationToken cancellationToken)
     {
-        var summaries = await client.GetGrain<IExperimentCatalogGrain>(IExperimentCatalogGrain.Key).ListAsync().WaitAsync(cancellationToken);
+        var catalog = client.GetGrain<IExperimentCatalogGrain>(IExperimentCatalogGrain.Key);
+        if (SigningKey is null)
+        {
+            Volatile.Write(ref _signingKey, await catalog.GetSigningKeyAsync().WaitAsync(cancellationToken));
+        }
+
+        var summaries = await catalog.ListAsync().WaitAsync(cancellationToken);
         var running = new Dictionary<string, ExperimentDefinition>(StringComparer.Ordinal);
         foreach (var summary in summaries.Where(s => s.Status == ExperimentDefinition.Running && s.Feature is not null))
         {

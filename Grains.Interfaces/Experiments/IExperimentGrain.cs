@@ -33,7 +33,30 @@ public interface IExperimentGrain : IGrainWithStringKey
     /// <summary>start (from draft or paused), pause (from running) or stop (final).</summary>
     [Alias("Transition")]
     Task<ExperimentResult> TransitionAsync(string action, string actor, string? reason);
+
+    /// <summary>
+    /// Merges a replica's batch of per-variant tallies and returns once it is stored. A batch whose sequence the
+    /// grain has already stored for that replica is acknowledged without counting it again (a retried send).
+    /// </summary>
+    [Alias("Record")]
+    Task RecordAsync(TallyBatch batch);
+
+    /// <summary>The definition and every variant's tallies so far.</summary>
+    [Alias("GetTallies"), ReadOnly]
+    Task<ExperimentTallies?> GetTalliesAsync();
 }
+
+/// <summary>One replica's counts for one experiment since its previous batch.</summary>
+[GenerateSerializer, Alias("Navigator.TallyBatch")]
+public sealed record TallyBatch(
+    [property: Id(0)] string ReplicaId,
+    [property: Id(1)] long Sequence,
+    [property: Id(2)] IReadOnlyDictionary<string, VariantTally> Variants);
+
+[GenerateSerializer, Alias("Navigator.ExperimentTallies")]
+public sealed record ExperimentTallies(
+    [property: Id(0)] ExperimentDefinition Definition,
+    [property: Id(1)] IReadOnlyDictionary<string, VariantTally> Variants);
 
 /// <summary>The index of every experiment (one grain, key "all"): which are running on which feature.</summary>
 [Alias("Navigator.IExperimentCatalogGrain")]
@@ -51,6 +74,10 @@ public interface IExperimentCatalogGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Upsert")]
     Task<CatalogRefusal?> UpsertAsync(ExperimentSummary summary);
+
+    /// <summary>The cluster's key for signing request ids (made once, kept in the catalog's state), so feedback can name only real requests.</summary>
+    [Alias("GetSigningKey"), ReadOnly]
+    Task<byte[]> GetSigningKeyAsync();
 
     /// <summary>Forgets an experiment whose creation was not saved.</summary>
     [Alias("Remove")]

@@ -6,6 +6,9 @@ namespace Navigator.Grains.Experiments;
 public sealed class ExperimentCatalogState
 {
     [Id(0)] public Dictionary<string, ExperimentSummary> Experiments { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>32 random bytes, made on first activation: replicas sign request ids with it.</summary>
+    [Id(1)] public byte[]? SigningKey { get; set; }
 }
 
 /// <summary>
@@ -33,7 +36,15 @@ public sealed class ExperimentCatalogGrain(
 
             await state.WriteStateAsync();
         }
+
+        if (state.State.SigningKey is null)
+        {
+            state.State.SigningKey = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+            await state.WriteStateAsync();
+        }
     }
+
+    public Task<byte[]> GetSigningKeyAsync() => Task.FromResult(state.State.SigningKey!);
 
     public Task<IReadOnlyList<ExperimentSummary>> ListAsync() =>
         Task.FromResult<IReadOnlyList<ExperimentSummary>>([.. state.State.Experiments.Values.OrderByDescending(e => e.UpdatedAt).ThenBy(e => e.Id, StringComparer.Ordinal)]);

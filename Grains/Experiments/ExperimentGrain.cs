@@ -11,7 +11,16 @@ public sealed class ExperimentState
 
     /// <summary>The last <see cref="ExperimentGrain.AuditCapacity"/> changes.</summary>
     [Id(1)] public List<ExperimentAuditEntry> Audit { get; set; } = [];
+
+    /// <summary>What each variant's requests did: fixed-size sums per variant.</summary>
+    [Id(2)] public Dictionary<string, VariantTally> Tallies { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The last batch stored from each replica (replicas silent for a day are forgotten).</summary>
+    [Id(3)] public Dictionary<string, ReplicaReport> Reports { get; set; } = new(StringComparer.Ordinal);
 }
+
+[GenerateSerializer, Immutable, Alias("Navigator.ReplicaReport")]
+public sealed record ReplicaReport([property: Id(0)] long Sequence, [property: Id(1)] DateTimeOffset At);
 
 /// <summary>
 /// One experiment (key: its id): the definition, its status and its audit log. Every change is recorded
@@ -177,6 +186,46 @@ public sealed class ExperimentGrain(
         Audit(actor, action, $"{current.Status} -> {status}", reason);
         return await CommitAsync(current, $"Experiment {Id} is {status}.");
     }
+
+    public async Task RecordAsync(TallyBatch batch)
+    {
+        if (state.State.Definition is null
+            || (state.State.Reports.TryGetValue(batch.ReplicaId, out var last) && batch.Sequence <= last.Sequence))
+        {
+            return;
+        }
+
+        foreach (var (variant, tally) in batch.Variants)
+        {
+            if (state.State.Definition.Variants.Any(v => v.Id == variant))
+            {
+                state.State.Tallies.TryAdd(variant, new VariantTally());
+                state.State.Tallies[variant].Merge(tally);
+            }
+        }
+
+        var now = time.GetUtcNow();
+        state.State.Reports[batch.ReplicaId] = new ReplicaReport(batch.Sequence, now);
+        foreach (var silent in state.State.Reports.Where(r => now - r.Value.At > TimeSpan.FromDays(1)).Select(r => r.Key).ToList())
+        {
+            state.State.Reports.Remove(silent);
+        }
+
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Not stored: go back to what storage holds, so the replica's retry of this batch counts it once.
+            await state.ReadStateAsync();
+            throw;
+        }
+    }
+
+    public Task<ExperimentTallies?> GetTalliesAsync() => Task.FromResult(state.State.Definition is { } definition
+        ? new ExperimentTallies(definition, state.State.Tallies.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal))
+        : null);
 
     /// <summary>Claims the catalog entry first (it refuses a second running experiment on a feature), then writes; a failed write puts the entry back.</summary>
     private async Task<ExperimentResult> CommitAsync(ExperimentDefinition? previous, string message)

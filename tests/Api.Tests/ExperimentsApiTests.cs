@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using Navigator.Api.Apis;
+using Navigator.Api.Experiments;
 using Navigator.Api.Pipeline;
 
 namespace Navigator.Api.Tests;
@@ -26,15 +28,17 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
     [Fact]
     public async Task A_system_prompt_experiment_runs_end_to_end_and_no_assigned_user_ever_moves()
     {
-        // The seeded experiment runs on the feature: a second one is refused until it stops.
+        // The repository's experiment is in the catalog. One experiment runs on a feature at a time.
         var summaries = await Admin.GetFromJsonAsync<JsonArray>("/admin/experiments");
-        Assert.Contains(summaries!, s => s!["id"]!.GetValue<string>() == "provider_comparison" && s["status"]!.GetValue<string>() == "running");
+        Assert.Contains(summaries!, s => s!["id"]!.GetValue<string>() == "provider_comparison");
+        await StopRunningAsync();
+        (await Admin.PostAsJsonAsync("/admin/experiments", Definition("blocker", start: true))).EnsureSuccessStatusCode();
         var definition = Definition("prompt_v20_vs_v21", start: true);
         var refused = await ProblemAssert.ReadAsync(await Admin.PostAsJsonAsync("/admin/experiments", definition), HttpStatusCode.UnprocessableEntity);
         Assert.Equal(["/feature"], Pointers(refused));
         Assert.Equal(HttpStatusCode.NotFound, (await Admin.GetAsync("/admin/experiments/prompt_v20_vs_v21")).StatusCode);
 
-        (await Admin.PostAsJsonAsync("/admin/experiments/provider_comparison/stop", new { reason = "make room" })).EnsureSuccessStatusCode();
+        await StopRunningAsync();
         var created = await Admin.PostAsJsonAsync("/admin/experiments", definition);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var body = (await created.Content.ReadFromJsonAsync<JsonNode>())!["experiment"]!;
@@ -67,7 +71,7 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
         var details = (await Admin.GetFromJsonAsync<JsonNode>("/admin/experiments/prompt_v20_vs_v21"))!;
         Assert.Equal(2, details["definition"]!["revision"]!.GetValue<long>());
         Assert.Equal(1.0, details["definition"]!["coverage"]!.GetValue<double>());
-        await WaitForReplicasAsync(revision: 2);
+        await WaitForReplicasAsync("prompt_v20_vs_v21", revision: 2);
         foreach (var (user, variant) in users)
         {
             Assert.Equal(variant, (await MetaAsync(fixture.Replicas[0], user))["variantId"]!.GetValue<string>());
@@ -76,7 +80,7 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
         // Paused: nobody is in the experiment; started again: everyone is back in their variant; stopped for good.
         (await Admin.PostAsJsonAsync("/admin/experiments/prompt_v20_vs_v21/pause", new { reason = "look at the numbers" })).EnsureSuccessStatusCode();
         var (pausedUser, pausedVariant) = users.First();
-        await WaitForReplicasAsync(revision: null);
+        await WaitForReplicasAsync(null);
         Assert.Null((await MetaAsync(fixture.Replicas[0], pausedUser))["experimentId"]);
         (await Admin.PostAsJsonAsync("/admin/experiments/prompt_v20_vs_v21/start", new { reason = "resume" })).EnsureSuccessStatusCode();
         Assert.Equal(pausedVariant, (await MetaAsync(fixture.Replicas[0], pausedUser, wait: true, experiment: "prompt_v20_vs_v21"))["variantId"]!.GetValue<string>());
@@ -87,6 +91,100 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
         Assert.Equal(["create", "update", "pause", "start", "stop"], audit.Select(a => a!["action"]!.GetValue<string>()));
         Assert.All(audit, a => Assert.Equal("admin", a!["actor"]!.GetValue<string>()));
         Assert.Equal("ramp treatment", audit[1]!["reason"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Feedback_and_traffic_reach_the_results_and_the_winner_is_promoted_then_rolled_back()
+    {
+        await StopRunningAsync();
+        const string Id = "feedback_v20_vs_v21";
+        (await Admin.PostAsJsonAsync("/admin/experiments", Definition(Id, start: true, minimumSample: 3))).EnsureSuccessStatusCode();
+        await WaitForReplicasAsync(Id, revision: 1);
+
+        // Traffic on both replicas; only answers in this experiment are counted.
+        var answers = new List<(string RequestId, string Variant)>();
+        for (var i = 0; answers.Count < 16 || answers.Select(a => a.Variant).Distinct().Count() < 2; i++)
+        {
+            Assert.True(i < 60, "both variants should get users");
+            var body = await AnswerAsync(fixture.Replicas[i % 2], $"fb-user-{i}");
+            if (body["meta"]!["experimentId"]?.GetValue<string>() == Id)
+            {
+                answers.Add((body["requestId"]!.GetValue<string>(), body["meta"]!["variantId"]!.GetValue<string>()));
+            }
+        }
+
+        // Treatment answers get a thumbs-up, control answers a thumbs-down; a repeat counts once, a change moves the count.
+        foreach (var (requestId, variant) in answers)
+        {
+            var rated = await RateAsync(fixture.Replicas[1], requestId, variant == "treatment" ? "up" : "down");
+            Assert.Equal(HttpStatusCode.OK, rated.StatusCode);
+            Assert.Equal("counted", (await rated.Content.ReadFromJsonAsync<JsonNode>())!["outcome"]!.GetValue<string>());
+        }
+
+        var (firstId, firstVariant) = answers[0];
+        var first = firstVariant == "treatment" ? "up" : "down";
+        Assert.Equal("unchanged", (await (await RateAsync(fixture.Replicas[0], firstId, first)).Content.ReadFromJsonAsync<JsonNode>())!["outcome"]!.GetValue<string>());
+        var flipped = first == "up" ? "down" : "up";
+        Assert.Equal("changed", (await (await RateAsync(fixture.Replicas[0], firstId, flipped)).Content.ReadFromJsonAsync<JsonNode>())!["outcome"]!.GetValue<string>());
+
+        // Bad feedback changes nothing: a bad rating, an id the gateway never issued, a tampered one, one past its window.
+        await ProblemAssert.ReadAsync(await RateAsync(fixture.Replicas[0], firstId, "meh"), HttpStatusCode.BadRequest);
+        await ProblemAssert.ReadAsync(await RateAsync(fixture.Replicas[0], "req_0193a7b2c1d24e5f8a9b0c1d2e3f4a5b.0123456789abcdef", "up"), HttpStatusCode.NotFound);
+        var tampered = firstId[..firstId.LastIndexOf('.')].Replace(firstVariant, firstVariant == "treatment" ? "control" : "treatment", StringComparison.Ordinal) + firstId[firstId.LastIndexOf('.')..];
+        await ProblemAssert.ReadAsync(await RateAsync(fixture.Replicas[0], tampered, "up"), HttpStatusCode.NotFound);
+        var replica = fixture.Replicas[0].Services;
+        var old = new RequestIds(replica.GetRequiredService<ExperimentCache>(), new FixedClock(DateTimeOffset.UtcNow.AddDays(-8)));
+        var expired = old.Sign(old.New(), new Grains.Experiments.VariantAssignment(Id, "treatment", null));
+        var closed = await ProblemAssert.ReadAsync(await RateAsync(fixture.Replicas[0], expired, "up"), HttpStatusCode.Conflict);
+        Assert.Equal(Problems.FeedbackWindowClosed, closed["type"]!.GetValue<string>());
+
+        // The results count exactly what was served and rated, on both replicas (each sends its counts every second).
+        // Every treatment answer was rated up, every control one down; then the first answer's rating flipped.
+        var expectedUp = answers.Count(a => a.Variant == "treatment") + (firstVariant == "control" ? 1 : -1);
+        JsonNode results = null!;
+        for (var attempt = 0; attempt < 30; attempt++)
+        {
+            results = (await Admin.GetFromJsonAsync<JsonNode>($"/admin/experiments/{Id}/results"))!;
+            if (results["variants"]!.AsArray().Sum(v => v!["requests"]!.GetValue<long>()) == answers.Count
+                && results["variants"]!.AsArray().Sum(v => v!["thumbsUpRate"]!["n"]!.GetValue<long>()) == answers.Count)
+            {
+                break;
+            }
+
+            await Task.Delay(200);
+        }
+
+        var variants = results["variants"]!.AsArray();
+        Assert.Equal(["control", "treatment"], variants.Select(v => v!["id"]!.GetValue<string>()));
+        foreach (var v in variants)
+        {
+            var variant = v!["id"]!.GetValue<string>();
+            Assert.Equal(answers.Count(a => a.Variant == variant), v["requests"]!.GetValue<long>());
+            Assert.Equal(answers.Count(a => a.Variant == variant), v["thumbsUpRate"]!["n"]!.GetValue<long>());
+            Assert.True(v["latencyMs"]!["low"]!.GetValue<double>() <= v["latencyMs"]!["mean"]!.GetValue<double>());
+            Assert.True(v["latencyMs"]!["mean"]!.GetValue<double>() <= v["latencyMs"]!["high"]!.GetValue<double>());
+        }
+
+        var ups = variants.Sum(v => Math.Round(v!["thumbsUpRate"]!["mean"]!.GetValue<double>() * v["thumbsUpRate"]!["n"]!.GetValue<long>()));
+        Assert.Equal(expectedUp, ups);
+        Assert.NotNull(variants[1]!["thumbsUpVsControl"]!["pValue"]);
+        Assert.Contains(results["verdict"]!.GetValue<string>(), new[] { "variant better", "no difference" });
+        Assert.NotNull(results["sampleRatio"]);
+
+        // Promote the treatment: its system prompt becomes the active version's, audited; the experiment stops; a rollback undoes it.
+        var before = (await Admin.GetFromJsonAsync<JsonNode>($"/admin/features/{Feature}"))!["activeVersion"]!.GetValue<string>();
+        var promoted = await Admin.PostAsJsonAsync($"/admin/experiments/{Id}/promote", new { variantId = "treatment", reason = "more thumbs up" });
+        Assert.Equal(HttpStatusCode.OK, promoted.StatusCode);
+        var active = (await promoted.Content.ReadFromJsonAsync<JsonNode>())!["activeVersion"]!.GetValue<string>();
+        Assert.NotEqual(before, active);
+        var feature = (await Admin.GetFromJsonAsync<JsonNode>($"/admin/features/{Feature}"))!;
+        Assert.Equal(active, feature["activeVersion"]!.GetValue<string>());
+        Assert.Equal("v2.0", feature["versions"]!.AsArray().Single(v => v!["version"]!.GetValue<string>() == active)!["systemPromptVersion"]!.GetValue<string>());
+        Assert.Contains(feature["audit"]!.AsArray(), a => a!["to"]?.GetValue<string>() == active && a["reason"]!.GetValue<string>().Contains("treatment promoted", StringComparison.Ordinal));
+        Assert.Equal("stopped", (await Admin.GetFromJsonAsync<JsonNode>($"/admin/experiments/{Id}"))!["definition"]!["status"]!.GetValue<string>());
+
+        (await Admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { reason = "undo the promotion" })).EnsureSuccessStatusCode();
+        Assert.Equal(before, (await Admin.GetFromJsonAsync<JsonNode>($"/admin/features/{Feature}"))!["activeVersion"]!.GetValue<string>());
     }
 
     [Theory]
@@ -153,7 +251,36 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
         await ProblemAssert.ReadAsync(await Admin.PostAsJsonAsync("/admin/experiments", Definition("drafted-once", start: false)), HttpStatusCode.Conflict);
     }
 
-    private static object Definition(string id, bool start) => new
+    private static async Task<JsonNode> AnswerAsync(ApiReplica replica, string userId)
+    {
+        var response = await replica.Client().PostAsJsonAsync("/v1/career-paths", new
+        {
+            userId,
+            userProfile = "Data analyst, 4 years of SQL and Python",
+            jobMarketData = "Data Engineer: $120k-170k, Analytics Engineer: $115k-160k",
+        });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonNode>())!;
+    }
+
+    private static Task<HttpResponseMessage> RateAsync(ApiReplica replica, string requestId, string rating) =>
+        replica.Client().PostAsJsonAsync($"/v1/career-paths/{requestId}/feedback", new { rating, comment = "from the test" });
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    /// <summary>Stops whatever runs on the feature, so a test does not depend on the others' order.</summary>
+    private async Task StopRunningAsync()
+    {
+        foreach (var running in (await Admin.GetFromJsonAsync<JsonArray>("/admin/experiments"))!.Where(s => s!["status"]!.GetValue<string>() == "running"))
+        {
+            (await Admin.PostAsJsonAsync($"/admin/experiments/{running!["id"]!.GetValue<string>()}/stop", new { reason = "test set-up" })).EnsureSuccessStatusCode();
+        }
+    }
+
+    private static object Definition(string id, bool start, int minimumSample = 100) => new
     {
         id,
         feature = Feature,
@@ -161,6 +288,7 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
         start,
         primaryMetric = "thumbs_up_rate",
         guardrails = new Dictionary<string, double> { ["error_rate"] = 0.05 },
+        minimumSamplePerVariant = minimumSample,
         variants = new object[]
         {
             new { id = "control", weight = 50, systemPromptVersion = "v2.1" },
@@ -193,13 +321,14 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
         }
     }
 
-    /// <summary>Waits until every replica's copy of the feature's running experiment is at <paramref name="revision"/> (or none runs).</summary>
-    private async Task WaitForReplicasAsync(long? revision)
+    /// <summary>Waits until every replica applies experiment <paramref name="id"/> at <paramref name="revision"/> to the feature (or none, for a null id).</summary>
+    private async Task WaitForReplicasAsync(string? id, long revision = 0)
     {
         var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (fixture.Replicas.Any(r => r.Services.GetRequiredService<ExperimentCache>().RunningOn(Feature)?.Revision != revision))
+        while (fixture.Replicas.Any(r => r.Services.GetRequiredService<ExperimentCache>().RunningOn(Feature) is var running
+            && (id is null ? running is not null : running?.Id != id || running.Revision != revision)))
         {
-            Assert.True(DateTime.UtcNow < deadline, $"replicas did not reach revision {revision}");
+            Assert.True(DateTime.UtcNow < deadline, $"replicas did not reach {id ?? "no experiment"} at revision {revision}");
             await Task.Delay(100);
         }
     }
