@@ -81,12 +81,13 @@ public static partial class CareerPathsApi
             var telemetry = RequestTelemetry.Of(timestamp, e.RequestId ?? requestId, e.UserId, e.Status, e.Result, e.Error, e.LatencyMs, e.Outcome);
             telemetryLog.Write(telemetry);
             metrics.RecordRequest(telemetry);
-            experiments.Record(telemetry);
+            experiments.Record(telemetry, e.Quality);
         }
     }
 
     /// <summary>How a request ended, for its telemetry line.</summary>
-    private sealed record Ending(string? UserId, int Status, RequestOutcome Result, string? Error, long LatencyMs, CareerPathOutcome? Outcome, string? RequestId = null);
+    private sealed record Ending(
+        string? UserId, int Status, RequestOutcome Result, string? Error, long LatencyMs, CareerPathOutcome? Outcome, string? RequestId = null, double? Quality = null);
 
     private static async Task<(Results<Ok<CareerPathResponse>, ProblemHttpResult> Result, Ending End)> HandleAsync(
         HttpContext http, CareerPathPipeline pipeline, RequestIds ids, RequestOptions options, string requestId, DateTimeOffset timestamp, long started,
@@ -109,7 +110,11 @@ public static partial class CareerPathsApi
                 ? (StatusCodeClientClosed, RequestOutcome.ClientClosed)
                 : (StatusCodes.Status200OK, RequestOutcome.Success);
             var signed = Signed(outcome);
-            return (TypedResults.Ok(outcome.ToResponse(signed, latency)), new Ending(request!.UserId, status, result, null, latency, outcome, signed));
+            // Scored only where it feeds an experiment's results.
+            var quality = outcome.Admission?.Assignment?.VariantId is not null
+                ? QualityScorer.Score(outcome.Recommendations!, outcome.Admission.Snapshot.Settings.RecommendationCount, request!.UserProfile!, request.JobMarketData!).Score
+                : (double?)null;
+            return (TypedResults.Ok(outcome.ToResponse(signed, latency)), new Ending(request!.UserId, status, result, null, latency, outcome, signed, quality));
         }
         catch (CareerPathFailedException failed)
         {

@@ -17,8 +17,11 @@ public sealed partial class ExperimentReporter(IGrainFactory grains, BudgetLease
 
     private readonly ConcurrentDictionary<string, Pending> _experiments = new(StringComparer.Ordinal);
 
-    /// <summary>Counts a request that was in an experiment. Errors are the gateway's failures to answer (no provider, deadline, internal error).</summary>
-    public void Record(RequestTelemetry request)
+    /// <summary>
+    /// Counts a request that was in an experiment, with its answer's quality score if it has one. Errors are the
+    /// gateway's failures to answer (no provider, deadline, internal error).
+    /// </summary>
+    public void Record(RequestTelemetry request, double? quality = null)
     {
         if (request is not { ExperimentId: { } experiment, VariantId: { } variant })
         {
@@ -32,12 +35,14 @@ public sealed partial class ExperimentReporter(IGrainFactory grains, BudgetLease
         }
 
         _experiments.GetOrAdd(experiment, _ => new Pending()).Add(variant, t =>
-            t.AddRequest(error, request.Cached, request.LatencyMs, request.InputTokens, request.OutputTokens, (double)request.CostUsd));
+        {
+            t.AddRequest(error, request.Cached, request.LatencyMs, request.InputTokens, request.OutputTokens, (double)request.CostUsd);
+            if (quality is { } score)
+            {
+                t.AddQuality(score);
+            }
+        });
     }
-
-    /// <summary>Counts a quality score for a request's variant.</summary>
-    public void RecordQuality(string experiment, string variant, double score) =>
-        _experiments.GetOrAdd(experiment, _ => new Pending()).Add(variant, t => t.AddQuality(score));
 
     /// <summary>Sends every experiment's pending counts now.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)

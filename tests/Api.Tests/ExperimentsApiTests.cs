@@ -161,6 +161,8 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
             var variant = v!["id"]!.GetValue<string>();
             Assert.Equal(answers.Count(a => a.Variant == variant), v["requests"]!.GetValue<long>());
             Assert.Equal(answers.Count(a => a.Variant == variant), v["thumbsUpRate"]!["n"]!.GetValue<long>());
+            Assert.Equal(answers.Count(a => a.Variant == variant), v["qualityScore"]!["n"]!.GetValue<long>());
+            Assert.InRange(v["qualityScore"]!["mean"]!.GetValue<double>(), 0, 1);
             Assert.True(v["latencyMs"]!["low"]!.GetValue<double>() <= v["latencyMs"]!["mean"]!.GetValue<double>());
             Assert.True(v["latencyMs"]!["mean"]!.GetValue<double>() <= v["latencyMs"]!["high"]!.GetValue<double>());
         }
