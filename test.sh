@@ -15,6 +15,11 @@ cleanup() {
 trap cleanup EXIT
 
 ensure_azurite_installed
+# The deployment validators need promtool (Debian's prometheus package); node and the npm packages came above.
+if ! command -v promtool >/dev/null; then
+  echo "Installing promtool for the alert-rule checks..."
+  bash tools/validate/promtool.sh >/dev/null
+fi
 echo "Building (Release)..."
 dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
 

@@ -86,7 +86,7 @@ public static class ApiHostingExtensions
         services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
         services.AddNavigatorAuth();
         services.AddClientRateLimiting();
-        services.AddOpenApi();
+        services.AddNavigatorOpenApi();
         services.AddHealthChecks()
             .AddCheck<ClusterHealthCheck>("orleans-cluster", tags: ["ready"])
             .AddCheck<PricesHealthCheck>("model-prices", tags: ["ready"]);
