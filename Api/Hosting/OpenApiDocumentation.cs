@@ -56,11 +56,11 @@ public static class OpenApiDocumentation
         });
     });
 
-    /// <summary>"POST /admin/features/{feature}/rollback" becomes "postAdminFeaturesFeatureRollback".</summary>
+    /// <summary>"POST /admin/features/{feature}/rollback" becomes "postAdminFeaturesFeatureRollback" (route constraints dropped).</summary>
     private static string OperationId(string method, string path) =>
         method.ToLowerInvariant() + string.Concat(path.Split('/', StringSplitOptions.RemoveEmptyEntries)
-            .Select(segment => segment.Trim('{', '}'))
-            .SelectMany(segment => segment.Split('-', '_', ':'))
+            .Select(segment => segment.StartsWith('{') ? segment.Trim('{', '}').Split(':')[0] : segment)
+            .SelectMany(segment => segment.Split('-', '_'))
             .Where(word => word.Length > 0)
             .Select(word => char.ToUpperInvariant(word[0]) + word[1..]));
 }
