@@ -134,7 +134,11 @@ public sealed class ExperimentGrain(
             return new ExperimentResult(ExperimentOutcome.Invalid, "The change is not valid; nothing changed.", errors, current);
         }
 
-        if (next == current)
+        var same = next.Coverage == current.Coverage && next.Description == current.Description
+            && next.MinimumSamplePerVariant == current.MinimumSamplePerVariant
+            && next.Guardrails.OrderBy(g => g.Key).SequenceEqual(current.Guardrails.OrderBy(g => g.Key))
+            && next.Variants.Select(v => v.Weight).SequenceEqual(current.Variants.Select(v => v.Weight));
+        if (same)
         {
             return Result(ExperimentOutcome.Unchanged, "Nothing to change.", current);
         }

@@ -68,6 +68,8 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
             .EnsureSuccessStatusCode();
         var lower = await ProblemAssert.ReadAsync(await Admin.PatchAsJsonAsync("/admin/experiments/prompt_v20_vs_v21", new { coverage = 0.5 }), HttpStatusCode.UnprocessableEntity);
         Assert.Equal(["/coverage"], Pointers(lower));
+        var again = await Admin.PatchAsJsonAsync("/admin/experiments/prompt_v20_vs_v21", new { weights = new { control = 20, treatment = 80 } });
+        Assert.Equal("unchanged", (await again.Content.ReadFromJsonAsync<JsonNode>())!["outcome"]!.GetValue<string>());
         var details = (await Admin.GetFromJsonAsync<JsonNode>("/admin/experiments/prompt_v20_vs_v21"))!;
         Assert.Equal(2, details["definition"]!["revision"]!.GetValue<long>());
         Assert.Equal(1.0, details["definition"]!["coverage"]!.GetValue<double>());

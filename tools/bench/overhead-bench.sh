@@ -71,7 +71,7 @@ SILO_PID=${STARTED[-1]}
 
 API_PORT=$(free_port)
 API_BIN=$PWD/Api/bin/Release/net10.0
-ASPNETCORE_ENVIRONMENT=Development clientRateLimits__default__requestsPerSecond=1000000 clientRateLimits__default__burst=1000000 \
+ASPNETCORE_ENVIRONMENT=Development clientRateLimits__default__requestsPerSecond=100000 clientRateLimits__default__burst=100000 \
   NAVIGATOR_API_PORT=$API_PORT NAVIGATOR_DATA_DIR=$WORK/data perUser__requestsPerDay=1000000 perUser__tokensPerDay=1000000000000 \
   OPENAI_API_KEY=sk-fake OPENAI_BASE_URL=$MOCK/v1 ANTHROPIC_API_KEY=sk-ant-fake ANTHROPIC_BASE_URL=$MOCK \
   dotnet "$API_BIN/Navigator.Api.dll" --contentRoot "$API_BIN" >"$WORK/api.log" 2>&1 &
