@@ -6,6 +6,7 @@
 #   tools/mutation.sh [label] [minutes per project = 20]
 #
 # MUTATION_RESULTS=<file> writes the results elsewhere (e.g. when run from another checkout).
+# MUTATION_PROJECTS="Api.csproj" mutates only the projects named (default: all three below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,7 +25,7 @@ declare -A MUTATE=(
 
 dotnet tool restore >/dev/null
 cd tests/UnitTests
-for project in Grains.csproj Grains.Interfaces.csproj Api.csproj; do
+for project in ${MUTATION_PROJECTS:-Grains.csproj Grains.Interfaces.csproj Api.csproj}; do
   args=()
   for glob in ${MUTATE[$project]}; do args+=(--mutate "$glob"); done
   echo "Mutating ${MUTATE[$project]} in $project (at most $MINUTES min)..."

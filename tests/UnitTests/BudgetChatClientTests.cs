@@ -1,10 +1,8 @@
-using System.Reflection;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
 using Navigator.Api.Options;
 using Navigator.Api.Pipeline;
 using Navigator.Api.Telemetry;
-using Navigator.Grains.Budget;
 using Navigator.Grains.PromptConfig;
 using Navigator.Grains.Providers;
 
@@ -136,49 +134,14 @@ public sealed class BudgetChatClientTests
         return options;
     }
 
-    private static (BudgetChatClient Client, LedgerGrain Ledger, BudgetLeases Leases) Build(
+    private static (BudgetChatClient Client, InMemoryLedger Ledger, BudgetLeases Leases) Build(
         Func<ChatOptions?, ChatResponse> provider, ReservationMargins? margins = null, decimal limit = 100m)
     {
-        var ledger = new LedgerGrain(limit);
+        var ledger = new InMemoryLedger(Month, limit);
         var meters = TestDoubles.Meters();
-        var leases = new BudgetLeases(GrainFactoryOf(ledger), new BudgetMonitor(meters), TimeProvider.System, NullLogger<BudgetLeases>.Instance);
+        var leases = new BudgetLeases(TestDoubles.GrainsOf<IGrainFactory>(ledger), new BudgetMonitor(meters), TimeProvider.System, NullLogger<BudgetLeases>.Instance);
         margins ??= new ReservationMargins(TestDoubles.Options(Providers), new GatewayMetrics(meters), NullLogger<ReservationMargins>.Instance);
         return (new BudgetChatClient(new FakeChatClient(provider), leases, TestDoubles.Options(Providers), margins), ledger, leases);
-    }
-
-    /// <summary>An <see cref="IGrainFactory"/> whose every grain is <paramref name="grain"/>: the lease protocol runs against the real ledger arithmetic.</summary>
-    private static IGrainFactory GrainFactoryOf(IBudgetGrain grain)
-    {
-        var factory = DispatchProxy.Create<IGrainFactory, SingleGrainFactory>();
-        ((SingleGrainFactory)(object)factory).Grain = grain;
-        return factory;
-    }
-
-    public class SingleGrainFactory : DispatchProxy
-    {
-        public object? Grain { get; set; }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
-            targetMethod?.Name == nameof(IGrainFactory.GetGrain) ? Grain : throw new NotSupportedException(targetMethod?.Name);
-    }
-
-    /// <summary>A month's ledger in memory: <see cref="BudgetLedger"/>, the grain's own arithmetic, without storage.</summary>
-    public sealed class LedgerGrain(decimal limit) : IBudgetGrain
-    {
-        public BudgetState State { get; } = new() { LimitUsd = limit };
-
-        public Task<LeaseGrant> RenewLeaseAsync(LeaseReport report)
-        {
-            var now = DateTimeOffset.UtcNow;
-            var result = BudgetLedger.Renew(Month, State, report, now, TimeSpan.FromSeconds(15), () => Guid.NewGuid().ToString("N"));
-            return Task.FromResult(new LeaseGrant(result.Outcome, result.LeaseId, result.CeilingUsd, TimeSpan.FromSeconds(15), BudgetLedger.Status(Month, State, now)));
-        }
-
-        public Task<BudgetStatus> GetStatusAsync() => Task.FromResult(BudgetLedger.Status(Month, State, DateTimeOffset.UtcNow));
-
-        public Task<BudgetStatus> SetLimitAsync(decimal limitUsd, decimal? dailyPacingFactor, string actor) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<BudgetAuditEntry>> GetAuditAsync() => throw new NotSupportedException();
     }
 
     private sealed class FakeChatClient(Func<ChatOptions?, ChatResponse> answer) : IChatClient

@@ -3,9 +3,9 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
 using Navigator.Api.Options;
 using Navigator.Api.Pipeline;
-using Navigator.Api.Telemetry;
 using Navigator.Grains.PromptConfig;
 using Navigator.Grains.Providers;
+using static Navigator.UnitTests.FailoverHarness;
 
 namespace Navigator.UnitTests;
 
@@ -17,12 +17,12 @@ public sealed class FailoverBoundaryTests
     {
         var anthropic = new FakeProvider(_ => Answer());
         var reporter = Reporter();
-        var failover = Failover(
+        var failover = new FailoverHarness(
             Boundary(reporter, new FakeProvider(_ => throw new HttpRequestException("upstream", null, HttpStatusCode.InternalServerError))),
             Boundary(reporter, anthropic));
         var context = Context();
 
-        var response = await failover.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions()));
+        var response = await failover.Client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions()));
 
         Assert.Equal("ok", response.Text);
         Assert.Equal([AttemptOutcome.ServerError, AttemptOutcome.Success], context.Attempts.Select(a => a.Outcome));
@@ -35,12 +35,12 @@ public sealed class FailoverBoundaryTests
     {
         var anthropic = new FakeProvider(_ => Answer());
         var reporter = Reporter();
-        var failover = Failover(
+        var failover = new FailoverHarness(
             Boundary(reporter, new FakeProvider(_ => throw new InvalidOperationException("a bug in an adapter"))),
             Boundary(reporter, anthropic));
         var context = Context();
 
-        var response = await failover.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions()));
+        var response = await failover.Client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions()));
 
         Assert.Equal("ok", response.Text);
         Assert.Equal([AttemptOutcome.UnknownError, AttemptOutcome.Success], context.Attempts.Select(a => a.Outcome));
@@ -53,13 +53,13 @@ public sealed class FailoverBoundaryTests
         var anthropic = new FakeProvider(_ => Answer());
         // A ledger, storage or configuration failure happens in the layers above the provider boundary.
         var reporter = Reporter();
-        var failover = Failover(
+        var failover = new FailoverHarness(
             new FakeProvider(_ => throw new MissingPriceException("gpt-9")),
             Boundary(reporter, anthropic));
         var context = Context();
 
         await Assert.ThrowsAsync<MissingPriceException>(() =>
-            failover.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions())));
+            failover.Client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions())));
 
         Assert.Equal(0, anthropic.Calls);
         Assert.Empty(context.Attempts);
@@ -111,58 +111,9 @@ public sealed class FailoverBoundaryTests
         Assert.Equal(["providers:openai:models has no price for 'gpt-9', which the active feature version uses."], MissingPrices.In(unpriced, options));
     }
 
-    private static ChatResponse Answer() => new(new ChatMessage(ChatRole.Assistant, "ok"));
-
-    private static GatewayCallContext Context() => new()
-    {
-        RequestId = "req-1",
-        Month = "2026-11",
-        Deadline = DateTimeOffset.UtcNow.AddSeconds(3),
-        DeadlineDuration = TimeSpan.FromSeconds(3),
-        InputTokens = 10,
-        ProviderOrder = ["openai", "anthropic"],
-        Settings = new FeatureSettings(null, 3, 1000, 800, 500, new Dictionary<string, ProviderModelSettings>
-        {
-            ["openai"] = new("gpt-4o", 0.7f, 800),
-            ["anthropic"] = new("claude", 0.7f, 800),
-        }),
-    };
-
     // The reporter only queues here: nothing flushes it to a grain in these tests.
     private static ProviderOutcomeReporter Reporter() => new(null!, NullLogger<ProviderOutcomeReporter>.Instance);
 
     private static HealthReportingChatClient Boundary(ProviderOutcomeReporter reporter, IChatClient provider) =>
         new(provider, reporter, TimeProvider.System);
-
-    private static ProviderFailoverChatClient Failover(IChatClient openai, IChatClient anthropic)
-    {
-        var meters = TestDoubles.Meters();
-        return new ProviderFailoverChatClient(
-            new Dictionary<string, IChatClient> { ["openai"] = openai, ["anthropic"] = anthropic },
-            TestDoubles.Options(new ProvidersOptions()),
-            new OutputTokenGovernor(TestDoubles.Options(new TokenLimiterOptions()), meters),
-            new CircuitStateCache(null!, TimeProvider.System, meters, NullLogger<CircuitStateCache>.Instance),
-            new GatewayMetrics(meters),
-            TimeProvider.System);
-    }
-
-    private sealed class FakeProvider(Func<ChatOptions?, ChatResponse> answer) : IChatClient
-    {
-        public int Calls { get; private set; }
-
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            Calls++;
-            return Task.FromResult(answer(options));
-        }
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException();
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
-        }
-    }
 }

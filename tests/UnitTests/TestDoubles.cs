@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -11,6 +12,15 @@ internal static class TestDoubles
 
     public static IOptionsMonitor<T> Options<T>(T value) => new StaticOptions<T>(value);
 
+    /// <summary>An <see cref="IGrainFactory"/> (or <see cref="IClusterClient"/>) whose every grain is <paramref name="grain"/>.</summary>
+    public static T GrainsOf<T>(object grain)
+        where T : class, IGrainFactory
+    {
+        var factory = DispatchProxy.Create<T, SingleGrain>();
+        ((SingleGrain)(object)factory).Grain = grain;
+        return factory;
+    }
+
     private sealed class StaticOptions<T>(T value) : IOptionsMonitor<T>
     {
         public T CurrentValue => value;
@@ -19,4 +29,13 @@ internal static class TestDoubles
 
         public IDisposable? OnChange(Action<T, string?> listener) => null;
     }
+}
+
+/// <summary>The proxy behind <see cref="TestDoubles.GrainsOf{T}"/>: public and unsealed, as <see cref="DispatchProxy"/> requires.</summary>
+public class SingleGrain : DispatchProxy
+{
+    public object? Grain { get; set; }
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+        targetMethod?.Name == nameof(IGrainFactory.GetGrain) ? Grain : throw new NotSupportedException(targetMethod?.Name);
 }
