@@ -85,14 +85,17 @@ public sealed class BudgetLeasesTests
         }
 
         await ReportOnceAsync(leases);
-
         Assert.Equal(4.8m, Math.Round(ledger.Reports[^1].WantUsd, 6));
+
+        // A quiet period: the rate decays to 70% ($1.68/s), and the lease asks for 2 s of it.
+        await ReportOnceAsync(leases);
+        Assert.Equal(3.36m, Math.Round(ledger.Reports[^1].WantUsd, 6));
     }
 
     [Fact]
     public async Task A_lease_idle_for_thirty_seconds_is_returned_and_forgotten_once_settled()
     {
-        var (leases, ledger, _) = Build();
+        var (leases, ledger, monitor) = Build();
         BudgetLeases.Settle(await leases.ReserveAsync(Month, 0.5m, CancellationToken.None), 0.3m);
         await ReportOnceAsync(leases);
         Assert.NotEmpty(ledger.State.Leases);
@@ -106,9 +109,23 @@ public sealed class BudgetLeasesTests
         Assert.True(ledger.Reports[^1].Release);
         Assert.Empty(ledger.State.Leases);
         Assert.Equal(0.3m, ledger.State.SpentUsd);
+        // The ledger's answer to the release reached the monitor: nothing reserved any more.
+        Assert.Equal(100m - 0.3m, monitor.Latest!.RemainingUsd);
         var reports = ledger.Reports.Count;
         await ReportOnceAsync(leases);
         Assert.Equal(reports, ledger.Reports.Count); // nothing left to report: the returned lease is forgotten
+    }
+
+    [Fact]
+    public async Task A_renewal_that_never_makes_room_gives_up_after_a_thousand_tries()
+    {
+        var stingy = new StingyLedger();
+        var leases = new BudgetLeases(TestDoubles.GrainsOf<IGrainFactory>(stingy), new BudgetMonitor(TestDoubles.Meters()), _time, NullLogger<BudgetLeases>.Instance);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => leases.ReserveAsync(Month, 1m, CancellationToken.None).AsTask());
+
+        Assert.Equal(1000, stingy.Calls);
+        Assert.Contains("could not make room for $1 in 1000 renewals", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -266,6 +283,25 @@ public sealed class BudgetLeasesTests
         // What the ledger answered the refresh with: $10, less $1 spent and the lease's headroom.
         Assert.Equal((double)(await ledger.GetStatusAsync()).RemainingUsd, remaining.LastMeasurement!.Value);
         Assert.True(remaining.LastMeasurement.Value < 9.0);
+    }
+
+    /// <summary>Grants every renewal but never any room: as if other attempts always took it first.</summary>
+    private sealed class StingyLedger : IBudgetGrain
+    {
+        public int Calls { get; private set; }
+
+        public Task<LeaseGrant> RenewLeaseAsync(LeaseReport report)
+        {
+            Calls++;
+            var status = new BudgetStatus(Month, 100m, 0m, 0m, [], 0m, null, 0m, 0m);
+            return Task.FromResult(new LeaseGrant(LeaseOutcome.Granted, "lease-1", 0m, TimeSpan.FromSeconds(15), status));
+        }
+
+        public Task<BudgetStatus> GetStatusAsync() => throw new NotSupportedException();
+
+        public Task<BudgetStatus> SetLimitAsync(decimal limitUsd, decimal? dailyPacingFactor, string actor) => throw new NotSupportedException();
+
+        public Task<IReadOnlyList<BudgetAuditEntry>> GetAuditAsync() => throw new NotSupportedException();
     }
 
     /// <summary>One report period passes on the fake clock, and the replica does that period's reporting.</summary>

@@ -136,6 +136,25 @@ public sealed class ProviderFailoverChatClientTests
     }
 
     [Fact]
+    public async Task The_request_deadline_cutting_an_attempt_ends_the_request_and_records_the_attempt()
+    {
+        var hung = new FakeProvider(async (_, token) =>
+        {
+            await Task.Delay(Timeout.Infinite, token);
+            return Answer();
+        });
+        var anthropic = new FakeProvider(_ => Answer());
+        var harness = new FailoverHarness(Boundary(hung), anthropic);
+        var context = Context(deadline: TimeSpan.FromSeconds(10));
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => harness.SendAsync(context, deadline.Token));
+
+        Assert.Equal(0, anthropic.Calls);
+        Assert.Equal(AttemptOutcome.Timeout, Assert.Single(context.Attempts).Outcome);
+    }
+
+    [Fact]
     public async Task A_rate_limited_provider_is_tried_again_after_its_retry_after_when_everything_failed_and_it_fits()
     {
         var calls = 0;
@@ -144,8 +163,10 @@ public sealed class ProviderFailoverChatClientTests
         var harness = new FailoverHarness(openai, anthropic);
         var context = Context();
 
+        var started = DateTime.UtcNow;
         var response = await harness.SendAsync(context);
 
+        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromMilliseconds(90), "the retry waits for the Retry-After");
         Assert.Equal("second try", response.Text); // the first rate-limited provider is the one tried again
         Assert.Equal([AttemptOutcome.RateLimited, AttemptOutcome.RateLimited, AttemptOutcome.Success], context.Attempts.Select(a => a.Outcome));
         Assert.Equal(1, anthropic.Calls);
@@ -250,6 +271,6 @@ public sealed class ProviderFailoverChatClientTests
         Assert.Same(client, client.GetService(typeof(IChatClient)));
         Assert.Null(client.GetService(typeof(ProviderFailoverChatClient), "key"));
         Assert.Null(client.GetService(typeof(string)));
-        Assert.Throws<NotSupportedException>(() => client.GetStreamingResponseAsync([]));
+        Assert.Contains("does not stream", Assert.Throws<NotSupportedException>(() => client.GetStreamingResponseAsync([])).Message, StringComparison.Ordinal);
     }
 }
