@@ -1,10 +1,8 @@
-using System.Reflection;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
 using Navigator.Api.Options;
 using Navigator.Api.Pipeline;
 using Navigator.Api.Telemetry;
-using Navigator.Grains.Budget;
 using Navigator.Grains.PromptConfig;
 using Navigator.Grains.Providers;
 
@@ -13,7 +11,7 @@ namespace Navigator.UnitTests;
 /// <summary>The budget layer around one attempt: what it reserves, and what it charges for each way an attempt ends.</summary>
 public sealed class BudgetChatClientTests
 {
-    private const string Month = "2026-11";
+    private const string Month = LedgerGrain.Month;
 
     // gpt-4o: $2.50 and $10 per million tokens. The prompt counts 1,000 tokens; max_tokens is 500.
     private static readonly ProvidersOptions Providers = new()
@@ -141,58 +139,8 @@ public sealed class BudgetChatClientTests
     {
         var ledger = new LedgerGrain(limit);
         var meters = TestDoubles.Meters();
-        var leases = new BudgetLeases(GrainFactoryOf(ledger), new BudgetMonitor(meters), TimeProvider.System, NullLogger<BudgetLeases>.Instance);
+        var leases = new BudgetLeases(TestDoubles.Grains(ledger), new BudgetMonitor(meters), TimeProvider.System, NullLogger<BudgetLeases>.Instance);
         margins ??= new ReservationMargins(TestDoubles.Options(Providers), new GatewayMetrics(meters), NullLogger<ReservationMargins>.Instance);
-        return (new BudgetChatClient(new FakeChatClient(provider), leases, TestDoubles.Options(Providers), margins), ledger, leases);
-    }
-
-    /// <summary>An <see cref="IGrainFactory"/> whose every grain is <paramref name="grain"/>: the lease protocol runs against the real ledger arithmetic.</summary>
-    private static IGrainFactory GrainFactoryOf(IBudgetGrain grain)
-    {
-        var factory = DispatchProxy.Create<IGrainFactory, SingleGrainFactory>();
-        ((SingleGrainFactory)(object)factory).Grain = grain;
-        return factory;
-    }
-
-    public class SingleGrainFactory : DispatchProxy
-    {
-        public object? Grain { get; set; }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
-            targetMethod?.Name == nameof(IGrainFactory.GetGrain) ? Grain : throw new NotSupportedException(targetMethod?.Name);
-    }
-
-    /// <summary>A month's ledger in memory: <see cref="BudgetLedger"/>, the grain's own arithmetic, without storage.</summary>
-    public sealed class LedgerGrain(decimal limit) : IBudgetGrain
-    {
-        public BudgetState State { get; } = new() { LimitUsd = limit };
-
-        public Task<LeaseGrant> RenewLeaseAsync(LeaseReport report)
-        {
-            var now = DateTimeOffset.UtcNow;
-            var result = BudgetLedger.Renew(Month, State, report, now, TimeSpan.FromSeconds(15), () => Guid.NewGuid().ToString("N"));
-            return Task.FromResult(new LeaseGrant(result.Outcome, result.LeaseId, result.CeilingUsd, TimeSpan.FromSeconds(15), BudgetLedger.Status(Month, State, now)));
-        }
-
-        public Task<BudgetStatus> GetStatusAsync() => Task.FromResult(BudgetLedger.Status(Month, State, DateTimeOffset.UtcNow));
-
-        public Task<BudgetStatus> SetLimitAsync(decimal limitUsd, decimal? dailyPacingFactor, string actor) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<BudgetAuditEntry>> GetAuditAsync() => throw new NotSupportedException();
-    }
-
-    private sealed class FakeChatClient(Func<ChatOptions?, ChatResponse> answer) : IChatClient
-    {
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            Task.FromResult(answer(options));
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException();
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
-        }
+        return (new BudgetChatClient(new FakeProvider(provider), leases, TestDoubles.Options(Providers), margins), ledger, leases);
     }
 }

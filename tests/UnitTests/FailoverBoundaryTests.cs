@@ -3,7 +3,6 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
 using Navigator.Api.Options;
 using Navigator.Api.Pipeline;
-using Navigator.Api.Telemetry;
 using Navigator.Grains.PromptConfig;
 using Navigator.Grains.Providers;
 
@@ -111,22 +110,9 @@ public sealed class FailoverBoundaryTests
         Assert.Equal(["providers:openai:models has no price for 'gpt-9', which the active feature version uses."], MissingPrices.In(unpriced, options));
     }
 
-    private static ChatResponse Answer() => new(new ChatMessage(ChatRole.Assistant, "ok"));
+    private static ChatResponse Answer() => Failovers.Answer();
 
-    private static GatewayCallContext Context() => new()
-    {
-        RequestId = "req-1",
-        Month = "2026-11",
-        Deadline = DateTimeOffset.UtcNow.AddSeconds(3),
-        DeadlineDuration = TimeSpan.FromSeconds(3),
-        InputTokens = 10,
-        ProviderOrder = ["openai", "anthropic"],
-        Settings = new FeatureSettings(null, 3, 1000, 800, 500, new Dictionary<string, ProviderModelSettings>
-        {
-            ["openai"] = new("gpt-4o", 0.7f, 800),
-            ["anthropic"] = new("claude", 0.7f, 800),
-        }),
-    };
+    private static GatewayCallContext Context() => Failovers.Context(DateTimeOffset.UtcNow);
 
     // The reporter only queues here: nothing flushes it to a grain in these tests.
     private static ProviderOutcomeReporter Reporter() => new(null!, NullLogger<ProviderOutcomeReporter>.Instance);
@@ -134,35 +120,6 @@ public sealed class FailoverBoundaryTests
     private static HealthReportingChatClient Boundary(ProviderOutcomeReporter reporter, IChatClient provider) =>
         new(provider, reporter, TimeProvider.System);
 
-    private static ProviderFailoverChatClient Failover(IChatClient openai, IChatClient anthropic)
-    {
-        var meters = TestDoubles.Meters();
-        return new ProviderFailoverChatClient(
-            new Dictionary<string, IChatClient> { ["openai"] = openai, ["anthropic"] = anthropic },
-            TestDoubles.Options(new ProvidersOptions()),
-            new OutputTokenGovernor(TestDoubles.Options(new TokenLimiterOptions()), meters),
-            new CircuitStateCache(null!, TimeProvider.System, meters, NullLogger<CircuitStateCache>.Instance),
-            new GatewayMetrics(meters),
-            TimeProvider.System);
-    }
-
-    private sealed class FakeProvider(Func<ChatOptions?, ChatResponse> answer) : IChatClient
-    {
-        public int Calls { get; private set; }
-
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            Calls++;
-            return Task.FromResult(answer(options));
-        }
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException();
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
-        }
-    }
+    private static ProviderFailoverChatClient Failover(IChatClient openai, IChatClient anthropic) =>
+        Failovers.Build(new Dictionary<string, IChatClient> { ["openai"] = openai, ["anthropic"] = anthropic });
 }

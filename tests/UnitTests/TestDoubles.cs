@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -11,6 +12,17 @@ internal static class TestDoubles
 
     public static IOptionsMonitor<T> Options<T>(T value) => new StaticOptions<T>(value);
 
+    /// <summary>
+    /// A cluster client whose <c>GetGrain</c> returns, whatever the key, the first of <paramref name="grains"/>
+    /// that implements the grain interface asked for: the code under test talks to in-memory grains.
+    /// </summary>
+    public static IClusterClient Grains(params object[] grains)
+    {
+        var client = DispatchProxy.Create<IClusterClient, GrainClient>();
+        ((GrainClient)(object)client).Grains = grains;
+        return client;
+    }
+
     private sealed class StaticOptions<T>(T value) : IOptionsMonitor<T>
     {
         public T CurrentValue => value;
@@ -18,5 +30,15 @@ internal static class TestDoubles
         public T Get(string? name) => value;
 
         public IDisposable? OnChange(Action<T, string?> listener) => null;
+    }
+
+    public class GrainClient : DispatchProxy
+    {
+        public IReadOnlyList<object> Grains { get; set; } = [];
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+            targetMethod?.Name == nameof(IGrainFactory.GetGrain) && Grains.FirstOrDefault(targetMethod.ReturnType.IsInstanceOfType) is { } grain
+                ? grain
+                : throw new NotSupportedException(targetMethod?.Name);
     }
 }
