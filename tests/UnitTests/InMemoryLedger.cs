@@ -26,6 +26,12 @@ public sealed class LedgerGrain(decimal limit, TimeProvider? time = null) : IBud
     /// <summary>The validity the grants announce; a replica uses a lease for two thirds of it.</summary>
     public TimeSpan ValidFor { get; set; } = Ttl;
 
+    /// <summary>
+    /// Calls past this many fail: a renewal loop that never ends then fails its test at once instead of
+    /// hanging it while the list of reports grows.
+    /// </summary>
+    public int MaxCalls { get; set; } = 5000;
+
     /// <summary>When set, a report it returns an exception for fails with it, and changes nothing.</summary>
     public Func<LeaseReport, Exception?>? Fault { get; set; }
 
@@ -98,9 +104,14 @@ public sealed class LedgerGrain(decimal limit, TimeProvider? time = null) : IBud
 
     public async Task<LeaseGrant> RenewLeaseAsync(LeaseReport report)
     {
-        Interlocked.Increment(ref _calls);
+        var call = Interlocked.Increment(ref _calls);
         try
         {
+            if (call > MaxCalls)
+            {
+                throw new InvalidOperationException($"The ledger got more than {MaxCalls} calls: a renewal loop does not end.");
+            }
+
             TaskCompletionSource? held;
             lock (_gate)
             {
