@@ -6,7 +6,8 @@
 #   tools/mutation.sh [label] [minutes per project = 20]
 #
 # MUTATION_RESULTS=<file> writes the results elsewhere (e.g. when run from another checkout).
-# MUTATION_PROJECTS="Api.csproj" mutates only the projects named (default: all three below).
+# MUTATION_PROJECTS="Api.csproj" mutates only the projects named (space-separated, from the list below);
+# the default is all three: Grains.csproj Grains.Interfaces.csproj Api.csproj.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -23,9 +24,14 @@ declare -A MUTATE=(
   [Api.csproj]="**/Pipeline/ProviderFailoverChatClient.cs **/Pipeline/BudgetChatClient.cs **/Pipeline/BudgetLeases.cs"
 )
 
+PROJECTS=${MUTATION_PROJECTS:-Grains.csproj Grains.Interfaces.csproj Api.csproj}
+for project in $PROJECTS; do
+  [ -n "${MUTATE[$project]:-}" ] || { echo "Unknown project in MUTATION_PROJECTS: $project (one of: ${!MUTATE[*]})" >&2; exit 2; }
+done
+
 dotnet tool restore >/dev/null
 cd tests/UnitTests
-for project in ${MUTATION_PROJECTS:-Grains.csproj Grains.Interfaces.csproj Api.csproj}; do
+for project in $PROJECTS; do
   args=()
   for glob in ${MUTATE[$project]}; do args+=(--mutate "$glob"); done
   echo "Mutating ${MUTATE[$project]} in $project (at most $MINUTES min)..."
@@ -36,9 +42,11 @@ for project in ${MUTATION_PROJECTS:-Grains.csproj Grains.Interfaces.csproj Api.c
 done
 cd "$ROOT"
 
-python3 - "$OUT" "$RESULTS" "$LABEL" "$(git rev-parse --short HEAD)" "$ROOT" <<'PY'
+COMMAND="tools/mutation.sh"
+[ -n "${MUTATION_PROJECTS:-}" ] && COMMAND="MUTATION_PROJECTS=\"$PROJECTS\" $COMMAND"
+python3 - "$OUT" "$RESULTS" "$LABEL" "$(git rev-parse --short HEAD)" "$ROOT" "$COMMAND" <<'PY'
 import json, glob, os, sys, collections
-out, results, label, commit, root = sys.argv[1:]
+out, results, label, commit, root, command = sys.argv[1:]
 rows, survivors = [], []
 for report in sorted(glob.glob(f"{out}/*/reports/mutation-report.json")):
     data = json.load(open(report))
@@ -57,7 +65,7 @@ for report in sorted(glob.glob(f"{out}/*/reports/mutation-report.json")):
                 line = m["location"]["start"]["line"]
                 survivors.append(f"- `{name}:{line}` {m['status']}, {m['mutatorName']}: `{lines[line - 1].strip()[:100]}` → `{m.get('replacement', '')[:80]}`")
 section = [f"### {label} (commit {commit})", "",
-           "Command: `tools/mutation.sh` (dotnet-stryker 5.1.0 against tests/UnitTests; score = killed + timeout over killed + timeout + survived + no coverage)", "",
+           f"Command: `{command}` (dotnet-stryker 5.1.0 against tests/UnitTests; score = killed + timeout over killed + timeout + survived + no coverage)", "",
            "| File | Score | Killed | Timeout | Survived | No coverage |", "|---|---|---|---|---|---|", *rows, "",
            f"Survivors ({len(survivors)}):", "", *(survivors or ["- none"]), ""]
 text = open(results).read() if os.path.exists(results) else "# Mutation testing\n\n<!-- runs -->\n"

@@ -97,23 +97,17 @@ public sealed partial class BudgetLeases(IGrainFactory grains, BudgetMonitor mon
         using var timer = new PeriodicTimer(ReportPeriod, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            await ReportAllAsync(stoppingToken);
-        }
-    }
-
-    /// <summary>One report period's work: each month's lease reported, renewed, or returned when idle.</summary>
-    internal async Task ReportAllAsync(CancellationToken stoppingToken)
-    {
-        foreach (var leases in _months.Values)
-        {
-            try
+            foreach (var leases in _months.Values)
             {
-                await ReportAsync(leases);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                // The lease stays usable until its own validity runs out; the next report retries.
-                LogReportFailed(ex, leases.Month);
+                try
+                {
+                    await ReportAsync(leases);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // The lease stays usable until its own validity runs out; the next report retries.
+                    LogReportFailed(ex, leases.Month);
+                }
             }
         }
     }

@@ -25,10 +25,11 @@ public sealed class ExperimentCatalogGrain(
     {
         if (!state.RecordExists)
         {
-            // The repository's experiments (each grain seeds its own definition on first activation).
+            // The repository's experiments, read from the same file each experiment's grain seeds itself from.
+            // Not by calling those grains: one of them may be the caller, waiting on this activation.
             foreach (var id in seed.ExperimentIds())
             {
-                if (await GrainFactory.GetGrain<IExperimentGrain>(id).GetDefinitionAsync() is { } definition)
+                if (seed.LoadExperiment(id) is { } definition)
                 {
                     state.State.Experiments[id] = new ExperimentSummary(id, definition.Feature, definition.Status, definition.Revision, DateTimeOffset.UnixEpoch);
                 }

@@ -11,7 +11,7 @@ namespace Navigator.UnitTests;
 /// <summary>The budget layer around one attempt: what it reserves, and what it charges for each way an attempt ends.</summary>
 public sealed class BudgetChatClientTests
 {
-    private const string Month = "2026-11";
+    private const string Month = LedgerGrain.Month;
 
     // gpt-4o: $2.50 and $10 per million tokens. The prompt counts 1,000 tokens; max_tokens is 500.
     private static readonly ProvidersOptions Providers = new()
@@ -134,28 +134,13 @@ public sealed class BudgetChatClientTests
         return options;
     }
 
-    private static (BudgetChatClient Client, InMemoryLedger Ledger, BudgetLeases Leases) Build(
+    private static (BudgetChatClient Client, LedgerGrain Ledger, BudgetLeases Leases) Build(
         Func<ChatOptions?, ChatResponse> provider, ReservationMargins? margins = null, decimal limit = 100m)
     {
-        var ledger = new InMemoryLedger(Month, limit);
+        var ledger = new LedgerGrain(limit);
         var meters = TestDoubles.Meters();
-        var leases = new BudgetLeases(TestDoubles.GrainsOf<IGrainFactory>(ledger), new BudgetMonitor(meters), TimeProvider.System, NullLogger<BudgetLeases>.Instance);
+        var leases = new BudgetLeases(TestDoubles.Grains(ledger), new BudgetMonitor(meters), TimeProvider.System, NullLogger<BudgetLeases>.Instance);
         margins ??= new ReservationMargins(TestDoubles.Options(Providers), new GatewayMetrics(meters), NullLogger<ReservationMargins>.Instance);
-        return (new BudgetChatClient(new FakeChatClient(provider), leases, TestDoubles.Options(Providers), margins), ledger, leases);
-    }
-
-    private sealed class FakeChatClient(Func<ChatOptions?, ChatResponse> answer) : IChatClient
-    {
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            Task.FromResult(answer(options));
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException();
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
-        }
+        return (new BudgetChatClient(new FakeProvider(provider), leases, TestDoubles.Options(Providers), margins), ledger, leases);
     }
 }

@@ -1,313 +1,499 @@
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Navigator.Api.Pipeline;
-using Navigator.Grains.Budget;
 
 namespace Navigator.UnitTests;
 
-/// <summary>A replica's budget leases against the real ledger arithmetic (in memory), on a fake clock.</summary>
+/// <summary>
+/// A replica's leases against the real ledger arithmetic (<see cref="LedgerGrain"/>), on a fake clock:
+/// what a reservation asks the month for, the report loop (charges, idle release, closed leases) and
+/// what a stop returns.
+/// </summary>
 public sealed class BudgetLeasesTests
 {
-    private const string Month = "2026-11";
+    private const string Month = LedgerGrain.Month;
 
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 10, 12, 0, 0, TimeSpan.Zero));
-
-    private (BudgetLeases Leases, InMemoryLedger Ledger, BudgetMonitor Monitor) Build(decimal limit = 100m, decimal? dailyCap = null)
+    [Fact]
+    public async Task The_first_reservation_opens_a_lease_of_four_worst_cases_and_the_next_ones_use_it_without_a_grain_call()
     {
-        var ledger = new InMemoryLedger(Month, limit, _time);
-        if (dailyCap is { } cap)
-        {
-            // A pacing factor that makes the daily cap exactly `cap` (30 days in November).
-            ledger.State.DailyPacingFactor = cap * 30 / limit;
-        }
+        var r = new Replica();
 
-        var monitor = new BudgetMonitor(TestDoubles.Meters());
-        return (new BudgetLeases(TestDoubles.GrainsOf<IGrainFactory>(ledger), monitor, _time, NullLogger<BudgetLeases>.Instance), ledger, monitor);
+        var first = await r.ReserveAsync(1m);
+        var second = await r.ReserveAsync(1m);
+
+        var open = Assert.Single(r.Ledger.Reports);
+        Assert.Null(open.LeaseId);
+        Assert.Equal(r.Leases.ReplicaId, open.ReplicaId);
+        Assert.Equal(1m, open.NeedUsd);
+        Assert.Equal(4m, open.WantUsd);
+        Assert.Same(first.Lease, second.Lease);
+        Assert.Equal(4m, first.Lease.CeilingUsd);
+        Assert.Equal(2m, first.Lease.InFlightUsd);
+        // The replica's budget view is the ledger's answer.
+        var view = Assert.Single(r.Monitor.Latest!.Leases);
+        Assert.Equal((first.Lease.LeaseId, r.Leases.ReplicaId, 4m), (view.LeaseId, view.ReplicaId, view.GrantedUsd));
     }
 
     [Fact]
-    public async Task The_first_reservation_opens_a_lease_asking_for_four_worst_cases_and_later_ones_need_no_report()
+    public async Task Two_replicas_in_one_process_hold_leases_under_their_own_names()
     {
-        var (leases, ledger, _) = Build();
+        var r = new Replica();
+        var other = new BudgetLeases(TestDoubles.Grains(r.Ledger), new BudgetMonitor(TestDoubles.Meters()), r.Clock, NullLogger<BudgetLeases>.Instance);
 
-        var hold = await leases.ReserveAsync(Month, 0.5m, CancellationToken.None);
+        await r.ReserveAsync(1m);
+        await other.ReserveAsync(Month, 1m, CancellationToken.None);
 
-        var opening = Assert.Single(ledger.Reports);
-        Assert.Null(opening.LeaseId);
-        Assert.Equal(leases.ReplicaId, opening.ReplicaId);
-        Assert.Equal(0.5m * BudgetLeases.MinimumWorstCases, opening.WantUsd);
-        Assert.Equal(0.5m, opening.NeedUsd);
-        Assert.Equal(0.5m, hold.AmountUsd);
-        for (var i = 0; i < 3; i++)
-        {
-            await leases.ReserveAsync(Month, 0.5m, CancellationToken.None);
-        }
-
-        Assert.Single(ledger.Reports);
-        Assert.Equal(2m, hold.Lease.InFlightUsd);
+        Assert.StartsWith($"{Environment.MachineName}-{Environment.ProcessId}-", r.Leases.ReplicaId, StringComparison.Ordinal);
+        Assert.NotEqual(r.Leases.ReplicaId, other.ReplicaId);
+        Assert.Equal(new[] { r.Leases.ReplicaId, other.ReplicaId }.Order(), r.Ledger.State.Leases.Values.Select(l => l.ReplicaId).Order());
     }
 
     [Fact]
-    public async Task The_largest_recent_worst_case_sets_the_headroom_asked_for()
+    public async Task Attempts_waiting_for_a_renewal_share_it_and_the_next_renewal_asks_for_all_of_them()
     {
-        var (leases, ledger, _) = Build();
-        await leases.ReserveAsync(Month, 0.5m, CancellationToken.None);
-        await leases.ReserveAsync(Month, 2m, CancellationToken.None); // 0.5 + 2 does not fit 4 × 0.5: a renewal
+        var r = new Replica();
+        var small = await r.ReserveAsync(0.01m); // a lease of $0.04
+        BudgetLeases.Settle(small, 0.01m);
+        r.Ledger.HoldAnswers();
+        var routine = r.Leases.RefreshAsync(Month);
+        var a = r.ReserveAsync(1m);
+        var b = r.ReserveAsync(1m);
+        Assert.False(a.IsCompleted || b.IsCompleted);
+        var before = r.Ledger.Reports.Count;
 
-        Assert.Equal(2, ledger.Reports.Count);
-        Assert.Equal(2m * BudgetLeases.MinimumWorstCases, ledger.Reports[^1].WantUsd);
+        r.Ledger.ReleaseAnswers();
+        var holds = await Task.WhenAll(a, b).WaitAsync(TimeSpan.FromSeconds(10));
+        await routine;
+
+        // The routine report asked for nothing and left no room for $1; the renewal after it asks for both waiters.
+        var reports = r.Ledger.Reports.Skip(before).ToList();
+        Assert.Equal(0m, reports[0].NeedUsd);
+        Assert.Equal(2m, reports.First(x => x.NeedUsd > 0).NeedUsd);
+        Assert.Same(holds[0].Lease, holds[1].Lease);
+        Assert.Equal(2m, holds[0].Lease.InFlightUsd);
+        // Once they have their room, nobody waits: the next report asks for nothing.
+        await r.Leases.RefreshAsync(Month);
+        Assert.Equal(0m, r.Ledger.Reports[^1].NeedUsd);
     }
 
     [Fact]
-    public async Task Settled_charges_reach_the_ledger_with_the_next_report()
+    public async Task A_cancelled_wait_leaves_its_renewal_running_and_the_grant_on_the_lease()
     {
-        var (leases, ledger, _) = Build();
-        var hold = await leases.ReserveAsync(Month, 0.5m, CancellationToken.None);
-        BudgetLeases.Settle(hold, 0.2m);
-
-        await ReportOnceAsync(leases);
-
-        var report = ledger.Reports[^1];
-        Assert.Equal((0.2m, 0m, 0m), (report.ChargedUsd, report.InFlightUsd, report.NeedUsd));
-        Assert.Equal(0.2m, ledger.State.SpentUsd);
-    }
-
-    [Fact]
-    public async Task The_headroom_follows_the_rate_of_recent_reservations()
-    {
-        var (leases, ledger, _) = Build(limit: 1000m);
-        // 20 reservations of $0.1 in one 250 ms period: $8/s, smoothed to 30% in the first tick = $2.4/s,
-        // and the lease should hold 2 s of it: $4.8 (more than 4 worst cases, $0.4).
-        for (var i = 0; i < 20; i++)
-        {
-            BudgetLeases.Settle(await leases.ReserveAsync(Month, 0.1m, CancellationToken.None), 0.1m);
-        }
-
-        await ReportOnceAsync(leases);
-        Assert.Equal(4.8m, Math.Round(ledger.Reports[^1].WantUsd, 6));
-
-        // A quiet period: the rate decays to 70% ($1.68/s), and the lease asks for 2 s of it.
-        await ReportOnceAsync(leases);
-        Assert.Equal(3.36m, Math.Round(ledger.Reports[^1].WantUsd, 6));
-    }
-
-    [Fact]
-    public async Task A_lease_idle_for_thirty_seconds_is_returned_and_forgotten_once_settled()
-    {
-        var (leases, ledger, monitor) = Build();
-        BudgetLeases.Settle(await leases.ReserveAsync(Month, 0.5m, CancellationToken.None), 0.3m);
-        await ReportOnceAsync(leases);
-        Assert.NotEmpty(ledger.State.Leases);
-
-        // The reservation was at 0 s, the first report at 0.25 s: this report comes exactly 30 s after the last use.
-        _time.Advance(BudgetLeases.IdleRelease - 2 * BudgetLeases.ReportPeriod);
-        await ReportOnceAsync(leases);
-        Assert.False(ledger.Reports[^1].Release); // exactly 30 s idle: still kept
-        await ReportOnceAsync(leases);
-
-        Assert.True(ledger.Reports[^1].Release);
-        Assert.Empty(ledger.State.Leases);
-        Assert.Equal(0.3m, ledger.State.SpentUsd);
-        // The ledger's answer to the release reached the monitor: nothing reserved any more.
-        Assert.Equal(100m - 0.3m, monitor.Latest!.RemainingUsd);
-        var reports = ledger.Reports.Count;
-        await ReportOnceAsync(leases);
-        Assert.Equal(reports, ledger.Reports.Count); // nothing left to report: the returned lease is forgotten
-    }
-
-    [Fact]
-    public async Task A_renewal_that_never_makes_room_gives_up_after_a_thousand_tries()
-    {
-        var stingy = new StingyLedger();
-        var leases = new BudgetLeases(TestDoubles.GrainsOf<IGrainFactory>(stingy), new BudgetMonitor(TestDoubles.Meters()), _time, NullLogger<BudgetLeases>.Instance);
-
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => leases.ReserveAsync(Month, 1m, CancellationToken.None).AsTask());
-
-        Assert.Equal(1000, stingy.Calls);
-        Assert.Contains("could not make room for $1 in 1000 renewals", error.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task A_lease_in_use_is_not_returned_however_long_it_is_idle()
-    {
-        var (leases, ledger, _) = Build();
-        await leases.ReserveAsync(Month, 0.5m, CancellationToken.None); // never settled: in flight
-
-        _time.Advance(TimeSpan.FromMinutes(2));
-        await ReportOnceAsync(leases);
-
-        Assert.False(ledger.Reports[^1].Release);
-        Assert.Equal(0.5m, ledger.Reports[^1].InFlightUsd);
-    }
-
-    [Fact]
-    public async Task Over_the_limit_a_reservation_is_refused_with_what_remains()
-    {
-        var (leases, _, _) = Build(limit: 1m);
-        await leases.ReserveAsync(Month, 0.8m, CancellationToken.None);
-
-        var refused = await Assert.ThrowsAsync<BudgetExhaustedException>(() => leases.ReserveAsync(Month, 0.5m, CancellationToken.None).AsTask());
-
-        Assert.False(refused.DailyCap);
-        Assert.Contains("needs up to $0.5", refused.Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Over_the_daily_cap_the_refusal_says_so()
-    {
-        var (leases, _, _) = Build(limit: 300m, dailyCap: 1m);
-
-        var refused = await Assert.ThrowsAsync<BudgetExhaustedException>(() => leases.ReserveAsync(Month, 2m, CancellationToken.None).AsTask());
-
-        Assert.True(refused.DailyCap);
-    }
-
-    [Fact]
-    public async Task Attempts_waiting_for_room_share_one_renewal_that_asks_for_all_of_them()
-    {
-        var (leases, ledger, _) = Build();
-        await leases.ReserveAsync(Month, 1m, CancellationToken.None); // a lease with room for 4 × $1
-        for (var i = 0; i < 3; i++)
-        {
-            await leases.ReserveAsync(Month, 1m, CancellationToken.None);
-        }
-
-        var gate = new TaskCompletionSource();
-        ledger.BeforeReport = () => gate.Task;
-        var waiting = Enumerable.Range(0, 8).Select(_ => leases.ReserveAsync(Month, 1m, CancellationToken.None).AsTask()).ToList();
-        await Task.Delay(50);
-        Assert.Single(ledger.Reports); // the renewal is held at the gate; nobody got in on their own
-        gate.SetResult();
-        await Task.WhenAll(waiting);
-
-        // The first renewal went out before the others had queued, and its grant (four worst cases) let four in;
-        // the one after it asked for everybody still waiting, at least the other four.
-        Assert.InRange(ledger.Reports.Count, 3, 4);
-        Assert.Equal(waiting.Count, waiting.Count(w => w.IsCompletedSuccessfully));
-        Assert.True(ledger.Reports.Skip(1).Max(r => r.NeedUsd) >= 4m, string.Join(", ", ledger.Reports.Select(r => r.NeedUsd)));
-    }
-
-    [Fact]
-    public async Task A_cancelled_wait_gives_up_its_place_in_the_queue()
-    {
-        var (leases, ledger, _) = Build(limit: 1000m);
-        await leases.ReserveAsync(Month, 1m, CancellationToken.None); // a lease with room for 4 × $1
-        for (var i = 0; i < 3; i++)
-        {
-            await leases.ReserveAsync(Month, 1m, CancellationToken.None);
-        }
-
-        // One attempt renews for $10 and is held at the gate; a $50 one joins the queue, then gives up.
-        var gate = new TaskCompletionSource();
-        ledger.BeforeReport = () => gate.Task;
-        var first = leases.ReserveAsync(Month, 10m, CancellationToken.None).AsTask();
+        var r = new Replica();
         using var cancel = new CancellationTokenSource();
-        var abandoned = leases.ReserveAsync(Month, 50m, cancel.Token).AsTask();
+        r.Ledger.HoldAnswers();
+        var waiting = r.Leases.ReserveAsync(Month, 1m, cancel.Token).AsTask();
+
         await cancel.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
-        ledger.BeforeReport = null;
-        gate.SetResult();
-        await first;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        r.Ledger.ReleaseAnswers();
+        var hold = await r.ReserveAsync(1m);
 
-        // The next renewal asks for what is waiting now: the $300 attempt alone, not the abandoned $50 too.
-        await leases.ReserveAsync(Month, 300m, CancellationToken.None);
-
-        Assert.Equal(300m, ledger.Reports[^1].NeedUsd);
+        // The renewal the cancelled attempt started opened the lease the next attempt uses, with no second call.
+        var open = Assert.Single(r.Ledger.Reports);
+        Assert.Equal(1m, open.NeedUsd);
+        Assert.Equal(4m, hold.Lease.CeilingUsd);
+        await r.Leases.RefreshAsync(Month);
+        Assert.Equal(0m, r.Ledger.Reports[^1].NeedUsd);
     }
 
     [Fact]
-    public async Task A_lease_the_ledger_closed_is_replaced_and_its_attempts_still_settle_on_it()
+    public async Task A_grant_that_never_makes_room_ends_the_attempt_after_1000_renewals()
     {
-        var (leases, ledger, _) = Build();
-        var early = await leases.ReserveAsync(Month, 0.5m, CancellationToken.None);
-        // The replica falls silent past the lease's TTL: the ledger expires the lease, and answers its next report "closed".
-        _time.Advance(InMemoryLedger.LeaseTtl + TimeSpan.FromSeconds(1));
-        Assert.Equal(1, BudgetLedger.ExpireDue(ledger.State, _time.GetUtcNow()));
-        await ReportOnceAsync(leases);
+        var r = new Replica();
+        r.Ledger.ValidFor = TimeSpan.Zero; // each grant is stale when it arrives
+        r.Ledger.MaxCalls = 1000;
 
-        var late = await leases.ReserveAsync(Month, 0.5m, CancellationToken.None);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => r.ReserveAsync(1m));
 
-        Assert.NotSame(early.Lease, late.Lease);
-        Assert.NotNull(late.Lease.LeaseId);
-        Assert.NotEqual(early.Lease.LeaseId, late.Lease.LeaseId);
+        Assert.Equal($"The {Month} lease could not make room for $1 in 1000 renewals.", error.Message);
+        Assert.Equal(1000, r.Ledger.Reports.Count);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_refused_renewal_says_whether_the_month_or_the_day_ran_out_and_what_is_left_still_serves(bool daily)
+    {
+        // November 2026 has 30 days: $30 paced at 1× allows $1 a day; $1 unpaced is the whole month.
+        var r = new Replica(limit: daily ? 30m : 1m);
+        r.Ledger.State.DailyPacingFactor = daily ? 1m : 0m;
+
+        var error = await Assert.ThrowsAsync<BudgetExhaustedException>(() => r.ReserveAsync(2m));
+        var fits = await r.ReserveAsync(0.5m);
+
+        Assert.Equal(daily, error.DailyCap);
+        Assert.Equal(Month, error.Month);
+        Assert.Equal(1m, fits.Lease.CeilingUsd);
+        Assert.Single(r.Ledger.Reports);
     }
 
     [Fact]
-    public async Task On_stop_the_replica_waits_for_attempts_in_flight_then_reports_and_returns_its_leases()
+    public async Task Each_report_asks_for_two_seconds_of_the_smoothed_reservation_rate()
     {
-        var (leases, ledger, _) = Build();
-        var hold = await leases.ReserveAsync(Month, 0.5m, CancellationToken.None);
-        var stopping = leases.StoppingAsync(CancellationToken.None);
-        _time.Advance(TimeSpan.FromMilliseconds(50));
-        Assert.False(stopping.IsCompleted); // waiting for the attempt in flight
+        var r = new Replica();
+        var holds = new List<BudgetHold>();
+        for (var i = 0; i < 10; i++)
+        {
+            holds.Add(await r.ReserveAsync(1m));
+        }
+
+        await r.StartAsync();
+        await r.TickAsync();
+        var first = r.Ledger.Reports[^1].WantUsd;
+        await r.TickAsync();
+        var second = r.Ledger.Reports[^1].WantUsd;
+
+        // $10 in 250 ms is $40/s; smoothed 0.3 × 40 = $12/s, then 0.7 × 12 = $8.40/s with nothing new. Both above 4 × $1.
+        Assert.Equal(24m, first, 6);
+        Assert.Equal(16.8m, second, 6);
+        holds.ForEach(h => BudgetLeases.Settle(h, 0m));
+        await r.Leases.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_lease_idle_for_more_than_thirty_seconds_is_returned_with_its_charges_and_then_forgotten()
+    {
+        var r = new Replica();
+        var hold = await r.ReserveAsync(1m);
+        BudgetLeases.Settle(hold, 0.5m);
+        var lease = hold.Lease.LeaseId!;
+        await r.StartAsync();
+
+        for (var tick = 1; tick <= 120; tick++)
+        {
+            await r.TickAsync();
+        }
+
+        // Idle for exactly 30 s: still reported and kept, with its charges.
+        Assert.Contains(lease, r.Ledger.State.Leases.Keys);
+        Assert.DoesNotContain(r.Ledger.Reports, x => x.Release);
+        Assert.Equal(0.5m, r.Ledger.State.SpentUsd);
+
+        await r.TickAsync();
+
+        var release = Assert.Single(r.Ledger.Reports, x => x.Release);
+        Assert.Equal((lease, 0.5m, 0m), (release.LeaseId, release.ChargedUsd, release.InFlightUsd));
+        Assert.Empty(r.Ledger.State.Leases);
+
+        // A stop has nothing left to return: the released lease is not reported again.
+        await r.Leases.StopAsync(CancellationToken.None);
+        Assert.Single(r.Ledger.Reports, x => x.LeaseId == lease && x.Release);
+        Assert.Equal(0.5m, r.Ledger.State.SpentUsd);
+        Assert.Empty(r.Monitor.Latest!.Leases);
+    }
+
+    [Fact]
+    public async Task An_idle_lease_with_an_attempt_in_flight_is_kept()
+    {
+        var r = new Replica();
+        var hold = await r.ReserveAsync(1m);
+        await r.StartAsync();
+
+        r.Clock.Advance(TimeSpan.FromSeconds(31));
+        await r.Ledger.WaitForReportsAsync(2);
+        await r.TickAsync();
+        BudgetLeases.Settle(hold, 0.5m);
+        await r.Leases.StopAsync(CancellationToken.None);
+
+        // Only the stop returned it, once, with the settled cost.
+        var release = Assert.Single(r.Ledger.Reports, x => x.Release);
+        Assert.Equal((hold.Lease.LeaseId, 0.5m, 0m), (release.LeaseId, release.ChargedUsd, release.InFlightUsd));
+        Assert.Equal(0.5m, r.Ledger.State.SpentUsd);
+    }
+
+    [Fact]
+    public async Task A_failed_report_is_logged_and_the_next_period_reports_again()
+    {
+        var r = new Replica();
+        var failures = 0;
+        r.Ledger.Fault = report => report.NeedUsd == 0 && Interlocked.Increment(ref failures) == 1 ? new InvalidOperationException("storage is down") : null;
+        var hold = await r.ReserveAsync(1m);
+        BudgetLeases.Settle(hold, 0.5m);
+        await r.StartAsync();
+
+        r.Clock.Advance(BudgetLeases.ReportPeriod);
+        await r.Ledger.WaitUntilAsync(() => r.Ledger.Calls == 2, "the failed report");
+        await r.TickAsync();
+
+        Assert.Equal(0.5m, r.Ledger.State.SpentUsd);
+        await r.Leases.StopAsync(CancellationToken.None);
+        var warning = Assert.Single(r.Log.Collector.GetSnapshot(), x => x.Exception is not null);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Equal("storage is down", warning.Exception!.Message);
+        Assert.Contains($"Budget {Month}: reporting the lease failed", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_lease_the_ledger_closed_is_replaced_and_still_reports_its_attempts_until_they_settle()
+    {
+        var r = new Replica();
+        var (first, closed) = await OpenAndCloseAsync(r);
+
+        var second = await r.ReserveAsync(1m);
+
+        Assert.NotNull(second.Lease.LeaseId);
+        Assert.NotEqual(closed, second.Lease.LeaseId);
+        Assert.True(first.Lease.Closed);
+        Assert.Contains(r.Log.Collector.GetSnapshot(), x => x.Level == LogLevel.Warning && x.Message == $"Budget {Month}: lease {closed} was closed by the ledger; opening a new one");
+        // The ledger charged the closed lease's worst case in flight ($1) until it hears how it settled.
+        Assert.Equal(1m, r.Ledger.State.SpentUsd);
+
+        await r.StartAsync();
+        await r.TickAsync(reports: 2); // the new lease's report, and the closed one's with $1 still in flight
+        BudgetLeases.Settle(first, 0.6m);
+        BudgetLeases.Settle(second, 0.2m);
+        await r.TickAsync(reports: 2);
+        await r.Leases.StopAsync(CancellationToken.None);
+
+        Assert.Equal(0.8m, r.Ledger.State.SpentUsd);
+        Assert.Empty(r.Ledger.State.Leases);
+        Assert.Empty(r.Ledger.State.Closed);
+    }
+
+    [Fact]
+    public async Task Stopping_returns_the_lease_with_its_final_charges_at_once_when_nothing_is_in_flight()
+    {
+        var r = new Replica();
+        var hold = await r.ReserveAsync(1m);
+        BudgetLeases.Settle(hold, 0.3m);
+        var started = r.Clock.GetUtcNow();
+
+        await r.Leases.StoppingAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(started, r.Clock.GetUtcNow());
+        var release = r.Ledger.Reports[^1];
+        Assert.True(release.Release);
+        Assert.Equal((hold.Lease.LeaseId, 0.3m, 0m), (release.LeaseId, release.ChargedUsd, release.InFlightUsd));
+        Assert.Equal(0.3m, r.Ledger.State.SpentUsd);
+        Assert.Empty(r.Ledger.State.Leases);
+    }
+
+    [Fact]
+    public async Task Stopping_waits_for_attempts_in_flight_to_settle()
+    {
+        var r = new Replica();
+        var hold = await r.ReserveAsync(1m);
+
+        var stop = r.Leases.StoppingAsync(CancellationToken.None);
+        Assert.False(stop.IsCompleted);
+        BudgetLeases.Settle(hold, 0.4m);
+        r.Clock.Advance(TimeSpan.FromMilliseconds(50));
+        await stop.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(0.4m, r.Ledger.State.SpentUsd);
+        Assert.Empty(r.Ledger.State.Leases);
+        Assert.Empty(r.Ledger.State.Closed);
+    }
+
+    [Fact]
+    public async Task Stopping_waits_five_seconds_at_most_and_a_later_report_corrects_the_worst_case_charged()
+    {
+        var r = new Replica();
+        var hold = await r.ReserveAsync(1m);
+        var started = r.Clock.GetUtcNow();
+
+        await r.StepUntilAsync(r.Leases.StoppingAsync(CancellationToken.None), TimeSpan.FromMilliseconds(50));
+
+        Assert.Equal(TimeSpan.FromSeconds(5), r.Clock.GetUtcNow() - started);
+        Assert.Empty(r.Ledger.State.Leases);
+        Assert.Equal(1m, r.Ledger.State.SpentUsd); // returned with $1 in flight: charged in full for now
+        Assert.Contains(hold.Lease.LeaseId!, r.Ledger.State.Closed.Keys);
+
         BudgetLeases.Settle(hold, 0.25m);
-        for (var i = 0; i < 5 && !stopping.IsCompleted; i++)
-        {
-            _time.Advance(TimeSpan.FromMilliseconds(50));
-            await Task.Delay(10);
-        }
+        await r.Leases.StoppingAsync(CancellationToken.None);
 
-        await stopping;
-
-        Assert.True(ledger.Reports[^1].Release);
-        Assert.Equal(0.25m, ledger.State.SpentUsd);
-        Assert.Empty(ledger.State.Leases);
+        Assert.Equal(0.25m, r.Ledger.State.SpentUsd);
+        Assert.Empty(r.Ledger.State.Closed);
     }
 
     [Fact]
-    public async Task A_refresh_reports_at_once_and_a_month_without_a_lease_is_left_alone()
+    public async Task A_cancelled_stop_does_not_wait_for_attempts_in_flight()
     {
-        var (leases, ledger, _) = Build();
-        await leases.RefreshAsync(Month);
-        Assert.Empty(ledger.Reports);
+        var r = new Replica();
+        await r.ReserveAsync(1m);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
 
-        await leases.ReserveAsync(Month, 0.5m, CancellationToken.None);
-        await leases.RefreshAsync(Month);
+        await r.Leases.StoppingAsync(cancelled.Token).WaitAsync(TimeSpan.FromSeconds(5));
 
-        Assert.Equal(2, ledger.Reports.Count);
-        Assert.Equal(0m, ledger.Reports[^1].NeedUsd);
+        Assert.Empty(r.Ledger.State.Leases);
+        Assert.Equal(1m, r.Ledger.State.SpentUsd);
     }
 
     [Fact]
-    public async Task Every_answer_from_the_ledger_updates_the_budget_monitor()
+    public async Task Stopping_waits_for_an_attempt_on_a_lease_the_ledger_closed()
     {
-        var meters = TestDoubles.Meters();
-        using var remaining = new MetricCollector<double>(meters, Navigator.Api.Telemetry.GatewayMetrics.MeterName, "navigator.budget.remaining_usd");
-        var ledger = new InMemoryLedger(Month, 10m, _time);
-        var leases = new BudgetLeases(TestDoubles.GrainsOf<IGrainFactory>(ledger), new BudgetMonitor(meters), _time, NullLogger<BudgetLeases>.Instance);
-        BudgetLeases.Settle(await leases.ReserveAsync(Month, 1m, CancellationToken.None), 1m);
-        await leases.RefreshAsync(Month);
+        var r = new Replica();
+        var (first, _) = await OpenAndCloseAsync(r);
 
-        remaining.RecordObservableInstruments();
-        // What the ledger answered the refresh with: $10, less $1 spent and the lease's headroom.
-        Assert.Equal((double)(await ledger.GetStatusAsync()).RemainingUsd, remaining.LastMeasurement!.Value);
-        Assert.True(remaining.LastMeasurement.Value < 9.0);
+        var stop = r.Leases.StoppingAsync(CancellationToken.None);
+        Assert.False(stop.IsCompleted);
+        BudgetLeases.Settle(first, 0.6m);
+        r.Clock.Advance(TimeSpan.FromMilliseconds(50));
+        await stop.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(0.6m, r.Ledger.State.SpentUsd);
+        Assert.Empty(r.Ledger.State.Leases);
+        Assert.Empty(r.Ledger.State.Closed);
     }
 
-    /// <summary>Grants every renewal but never any room: as if other attempts always took it first.</summary>
-    private sealed class StingyLedger : IBudgetGrain
+    [Fact]
+    public async Task A_lease_being_returned_takes_no_new_attempt()
     {
-        public int Calls { get; private set; }
+        var r = new Replica();
+        var first = await r.ReserveAsync(1m);
+        BudgetLeases.Settle(first, 0.5m);
+        var returning = first.Lease.LeaseId;
+        Task? stop = null;
+        r.Ledger.HoldAnswers();
 
-        public Task<LeaseGrant> RenewLeaseAsync(LeaseReport report)
+        // The stop begins after the attempt has taken the current lease and before it reserves on it
+        // (its reservation reads the clock), and its release waits at the ledger.
+        r.Clock.OnNextRead(() => stop = r.Leases.StoppingAsync(CancellationToken.None));
+        var attempt = r.ReserveAsync(1m);
+        r.Ledger.ReleaseAnswers();
+        await stop!.WaitAsync(TimeSpan.FromSeconds(5));
+        var hold = await attempt.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.NotEqual(returning, hold.Lease.LeaseId);
+        var release = Assert.Single(r.Ledger.Reports, x => x.Release);
+        Assert.Equal((returning, 0.5m, 0m), (release.LeaseId, release.ChargedUsd, release.InFlightUsd));
+    }
+
+    [Fact]
+    public async Task A_stop_ends_the_report_loop_and_returns_a_lease_a_last_request_opened_after_stopping_began()
+    {
+        var r = new Replica();
+        await r.StartAsync();
+        await r.Leases.StoppingAsync(CancellationToken.None);
+        var hold = await r.ReserveAsync(1m);
+        BudgetLeases.Settle(hold, 0.3m);
+
+        await r.Leases.StopAsync(CancellationToken.None);
+
+        Assert.True(r.Leases.ExecuteTask!.IsCompleted);
+        Assert.True(r.Ledger.Reports[^1].Release);
+        Assert.Empty(r.Ledger.State.Leases);
+        Assert.Equal(0.3m, r.Ledger.State.SpentUsd);
+    }
+
+    [Fact]
+    public async Task A_lease_that_cannot_be_returned_on_stop_is_logged_and_the_other_months_are_still_returned()
+    {
+        var r = new Replica();
+        var november = await r.Leases.ReserveAsync(Month, 1m, CancellationToken.None);
+        var december = await r.Leases.ReserveAsync("2026-12", 1m, CancellationToken.None);
+        BudgetLeases.Settle(november, 0.1m);
+        BudgetLeases.Settle(december, 0.2m);
+        r.Ledger.Fault = report => report.LeaseId == november.Lease.LeaseId ? new InvalidOperationException("silo unreachable") : null;
+
+        await r.Leases.StoppingAsync(CancellationToken.None);
+
+        // November's lease stays open (the ledger charges it at expiry); December's is returned.
+        Assert.Equal(november.Lease.LeaseId, Assert.Single(r.Ledger.State.Leases.Keys));
+        var warning = Assert.Single(r.Log.Collector.GetSnapshot());
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Equal("silo unreachable", warning.Exception!.Message);
+        Assert.Equal($"Budget {Month}: returning the lease on shutdown failed; the ledger charges it at expiry", warning.Message);
+    }
+
+    /// <summary>Reserves $1 on a lease, lets the ledger expire it, and has the next report learn that it is closed.</summary>
+    private static async Task<(BudgetHold Hold, string Closed)> OpenAndCloseAsync(Replica r)
+    {
+        var hold = await r.ReserveAsync(1m);
+        Assert.Equal(1, r.Ledger.ExpireAll());
+        await r.Leases.RefreshAsync(Month);
+        return (hold, hold.Lease.LeaseId!);
+    }
+
+    /// <summary>One replica's leases on a fake clock, against an in-memory ledger on the same clock.</summary>
+    private sealed class Replica
+    {
+        public Replica(decimal limit = 100m)
         {
-            Calls++;
-            var status = new BudgetStatus(Month, 100m, 0m, 0m, [], 0m, null, 0m, 0m);
-            return Task.FromResult(new LeaseGrant(LeaseOutcome.Granted, "lease-1", 0m, TimeSpan.FromSeconds(15), status));
+            Ledger = new LedgerGrain(limit, Clock);
+            Leases = new BudgetLeases(TestDoubles.Grains(Ledger), Monitor, Clock, Log);
         }
 
-        public Task<BudgetStatus> GetStatusAsync() => throw new NotSupportedException();
+        public Clock Clock { get; } = new();
 
-        public Task<BudgetStatus> SetLimitAsync(decimal limitUsd, decimal? dailyPacingFactor, string actor) => throw new NotSupportedException();
+        public LedgerGrain Ledger { get; }
 
-        public Task<IReadOnlyList<BudgetAuditEntry>> GetAuditAsync() => throw new NotSupportedException();
+        public BudgetMonitor Monitor { get; } = new(TestDoubles.Meters());
+
+        public FakeLogger<BudgetLeases> Log { get; } = new();
+
+        public BudgetLeases Leases { get; }
+
+        public Task<BudgetHold> ReserveAsync(decimal amountUsd) => Leases.ReserveAsync(Month, amountUsd, CancellationToken.None).AsTask();
+
+        /// <summary>Moves the clock one report period and waits for that period's reports to reach the ledger.</summary>
+        public async Task TickAsync(int reports = 1)
+        {
+            var before = Ledger.Reports.Count;
+            Clock.Advance(BudgetLeases.ReportPeriod);
+            await Ledger.WaitForReportsAsync(before + reports);
+        }
+
+        /// <summary>Starts the report loop and waits until its timer is on the clock (ExecuteAsync runs on the thread pool).</summary>
+        public async Task StartAsync()
+        {
+            var timers = Clock.Timers;
+            await Leases.StartAsync(CancellationToken.None);
+            await UntilAsync(() => Clock.Timers > timers, "the report loop's timer");
+        }
+
+        /// <summary>Moves the clock by <paramref name="step"/> each time <paramref name="task"/> has started a new wait on it, until it completes.</summary>
+        public async Task StepUntilAsync(Task task, TimeSpan step)
+        {
+            while (!task.IsCompleted)
+            {
+                var timers = Clock.Timers;
+                Clock.Advance(step);
+                await UntilAsync(() => task.IsCompleted || Clock.Timers > timers, "the task to complete or wait on the clock again");
+            }
+
+            await task;
+        }
+
+        private static async Task UntilAsync(Func<bool> condition, string what)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!condition())
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"Waited 10 s for {what}.");
+                await Task.Delay(1);
+            }
+        }
     }
 
-    /// <summary>One report period passes on the fake clock, and the replica does that period's reporting.</summary>
-    private async Task ReportOnceAsync(BudgetLeases leases)
+    /// <summary>
+    /// A fake clock that counts the timers created on it, so a test knows when a wait on it has begun, and
+    /// can run an action at its next reading, to start something at an exact point of the code under test.
+    /// </summary>
+    private sealed class Clock() : FakeTimeProvider(new DateTimeOffset(2026, 11, 10, 12, 0, 0, TimeSpan.Zero))
     {
-        _time.Advance(BudgetLeases.ReportPeriod);
-        await leases.ReportAllAsync(CancellationToken.None);
+        private int _timers;
+        private Action? _onNextRead;
+
+        public int Timers => Volatile.Read(ref _timers);
+
+        public void OnNextRead(Action action) => _onNextRead = action;
+
+        public override DateTimeOffset GetUtcNow()
+        {
+            Interlocked.Exchange(ref _onNextRead, null)?.Invoke();
+            return base.GetUtcNow();
+        }
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref _timers);
+            return timer;
+        }
     }
 }

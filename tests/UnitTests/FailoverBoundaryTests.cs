@@ -5,7 +5,6 @@ using Navigator.Api.Options;
 using Navigator.Api.Pipeline;
 using Navigator.Grains.PromptConfig;
 using Navigator.Grains.Providers;
-using static Navigator.UnitTests.FailoverHarness;
 
 namespace Navigator.UnitTests;
 
@@ -17,12 +16,12 @@ public sealed class FailoverBoundaryTests
     {
         var anthropic = new FakeProvider(_ => Answer());
         var reporter = Reporter();
-        var failover = new FailoverHarness(
+        var failover = Failover(
             Boundary(reporter, new FakeProvider(_ => throw new HttpRequestException("upstream", null, HttpStatusCode.InternalServerError))),
             Boundary(reporter, anthropic));
         var context = Context();
 
-        var response = await failover.Client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions()));
+        var response = await failover.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions()));
 
         Assert.Equal("ok", response.Text);
         Assert.Equal([AttemptOutcome.ServerError, AttemptOutcome.Success], context.Attempts.Select(a => a.Outcome));
@@ -35,12 +34,12 @@ public sealed class FailoverBoundaryTests
     {
         var anthropic = new FakeProvider(_ => Answer());
         var reporter = Reporter();
-        var failover = new FailoverHarness(
+        var failover = Failover(
             Boundary(reporter, new FakeProvider(_ => throw new InvalidOperationException("a bug in an adapter"))),
             Boundary(reporter, anthropic));
         var context = Context();
 
-        var response = await failover.Client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions()));
+        var response = await failover.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions()));
 
         Assert.Equal("ok", response.Text);
         Assert.Equal([AttemptOutcome.UnknownError, AttemptOutcome.Success], context.Attempts.Select(a => a.Outcome));
@@ -53,13 +52,13 @@ public sealed class FailoverBoundaryTests
         var anthropic = new FakeProvider(_ => Answer());
         // A ledger, storage or configuration failure happens in the layers above the provider boundary.
         var reporter = Reporter();
-        var failover = new FailoverHarness(
+        var failover = Failover(
             new FakeProvider(_ => throw new MissingPriceException("gpt-9")),
             Boundary(reporter, anthropic));
         var context = Context();
 
         await Assert.ThrowsAsync<MissingPriceException>(() =>
-            failover.Client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions())));
+            failover.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")], context.Attach(new ChatOptions())));
 
         Assert.Equal(0, anthropic.Calls);
         Assert.Empty(context.Attempts);
@@ -111,9 +110,16 @@ public sealed class FailoverBoundaryTests
         Assert.Equal(["providers:openai:models has no price for 'gpt-9', which the active feature version uses."], MissingPrices.In(unpriced, options));
     }
 
+    private static ChatResponse Answer() => Failovers.Answer();
+
+    private static GatewayCallContext Context() => Failovers.Context(DateTimeOffset.UtcNow);
+
     // The reporter only queues here: nothing flushes it to a grain in these tests.
     private static ProviderOutcomeReporter Reporter() => new(null!, NullLogger<ProviderOutcomeReporter>.Instance);
 
     private static HealthReportingChatClient Boundary(ProviderOutcomeReporter reporter, IChatClient provider) =>
         new(provider, reporter, TimeProvider.System);
+
+    private static ProviderFailoverChatClient Failover(IChatClient openai, IChatClient anthropic) =>
+        Failovers.Build(new Dictionary<string, IChatClient> { ["openai"] = openai, ["anthropic"] = anthropic });
 }

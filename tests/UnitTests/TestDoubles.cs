@@ -12,13 +12,15 @@ internal static class TestDoubles
 
     public static IOptionsMonitor<T> Options<T>(T value) => new StaticOptions<T>(value);
 
-    /// <summary>An <see cref="IGrainFactory"/> (or <see cref="IClusterClient"/>) whose every grain is <paramref name="grain"/>.</summary>
-    public static T GrainsOf<T>(object grain)
-        where T : class, IGrainFactory
+    /// <summary>
+    /// A cluster client whose <c>GetGrain</c> returns, whatever the key, the first of <paramref name="grains"/>
+    /// that implements the grain interface asked for: the code under test talks to in-memory grains.
+    /// </summary>
+    public static IClusterClient Grains(params object[] grains)
     {
-        var factory = DispatchProxy.Create<T, SingleGrain>();
-        ((SingleGrain)(object)factory).Grain = grain;
-        return factory;
+        var client = DispatchProxy.Create<IClusterClient, GrainClient>();
+        ((GrainClient)(object)client).Grains = grains;
+        return client;
     }
 
     private sealed class StaticOptions<T>(T value) : IOptionsMonitor<T>
@@ -29,13 +31,14 @@ internal static class TestDoubles
 
         public IDisposable? OnChange(Action<T, string?> listener) => null;
     }
-}
 
-/// <summary>The proxy behind <see cref="TestDoubles.GrainsOf{T}"/>: public and unsealed, as <see cref="DispatchProxy"/> requires.</summary>
-public class SingleGrain : DispatchProxy
-{
-    public object? Grain { get; set; }
+    public class GrainClient : DispatchProxy
+    {
+        public IReadOnlyList<object> Grains { get; set; } = [];
 
-    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
-        targetMethod?.Name == nameof(IGrainFactory.GetGrain) ? Grain : throw new NotSupportedException(targetMethod?.Name);
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
+            targetMethod?.Name == nameof(IGrainFactory.GetGrain) && Grains.FirstOrDefault(targetMethod.ReturnType.IsInstanceOfType) is { } grain
+                ? grain
+                : throw new NotSupportedException(targetMethod?.Name);
+    }
 }
