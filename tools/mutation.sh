@@ -20,7 +20,7 @@ trap 'rm -rf "$OUT"' EXIT
 # project → the files under it that carry a guarantee (globs relative to the project).
 declare -A MUTATE=(
   [Grains.csproj]="**/Budget/BudgetLedger.cs **/Providers/CircuitBreaker.cs"
-  [Grains.Interfaces.csproj]="**/Budget/LeaseAccount.cs **/Experiments/VariantAssigner.cs"
+  [Grains.Interfaces.csproj]="**/Budget/LeaseAccount.cs **/Experiments/VariantAssigner.cs **/Experiments/BucketAllocator.cs"
   [Api.csproj]="**/Pipeline/ProviderFailoverChatClient.cs **/Pipeline/BudgetChatClient.cs **/Pipeline/BudgetLeases.cs"
 )
 

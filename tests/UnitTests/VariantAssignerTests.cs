@@ -114,6 +114,8 @@ public sealed class VariantAssignerTests
         Assert.Equal([3_334, 3_333, 3_333], thirds.Variants.Select(v => v.Buckets.Sum(r => r.Count)));
         Assert.Equal([new BucketRange(0, 3_334)], thirds.Variants[0].Buckets);
         Assert.Equal([new BucketRange(6_667, 10_000)], thirds.Variants[2].Buckets);
+        // 1:5 is 1,666.67 and 8,333.33: the one bucket left over goes to the larger fraction, not the larger share.
+        Assert.Equal([1_667, 8_333], Running("t", 1.0, ("a", 1), ("b", 5)).Variants.Select(v => v.Buckets.Sum(r => r.Count)));
     }
 
     [Fact]
