@@ -49,6 +49,7 @@ public static partial class CareerPathsApi
         GatewayMetrics metrics,
         ExperimentReporter experiments,
         RequestIds ids,
+        AnswerJudge judge,
         IOptionsMonitor<RequestOptions> options,
         TimeProvider time,
         ILoggerFactory loggers)
@@ -63,7 +64,7 @@ public static partial class CareerPathsApi
         Ending end;
         try
         {
-            (result, end) = await HandleAsync(http, pipeline, ids, options.CurrentValue, requestId, timestamp, started, time, loggers.CreateLogger(typeof(CareerPathsApi)));
+            (result, end) = await HandleAsync(http, pipeline, ids, judge, options.CurrentValue, requestId, timestamp, started, time, loggers.CreateLogger(typeof(CareerPathsApi)));
         }
         catch (Exception ex)
         {
@@ -90,7 +91,7 @@ public static partial class CareerPathsApi
         string? UserId, int Status, RequestOutcome Result, string? Error, long LatencyMs, CareerPathOutcome? Outcome, string? RequestId = null, double? Quality = null);
 
     private static async Task<(Results<Ok<CareerPathResponse>, ProblemHttpResult> Result, Ending End)> HandleAsync(
-        HttpContext http, CareerPathPipeline pipeline, RequestIds ids, RequestOptions options, string requestId, DateTimeOffset timestamp, long started,
+        HttpContext http, CareerPathPipeline pipeline, RequestIds ids, AnswerJudge judge, RequestOptions options, string requestId, DateTimeOffset timestamp, long started,
         TimeProvider time, ILogger logger)
     {
         var (request, problem) = await ReadRequestAsync(http.Request, options.MaxBodyBytes);
@@ -110,10 +111,15 @@ public static partial class CareerPathsApi
                 ? (StatusCodeClientClosed, RequestOutcome.ClientClosed)
                 : (StatusCodes.Status200OK, RequestOutcome.Success);
             var signed = Signed(outcome);
-            // Scored only where it feeds an experiment's results.
-            var quality = outcome.Admission?.Assignment?.VariantId is not null
-                ? QualityScorer.Score(outcome.Recommendations!, outcome.Admission.Snapshot.Settings.RecommendationCount, request!.UserProfile!, request.JobMarketData!).Score
-                : (double?)null;
+            // Scored only where it feeds an experiment's results; a sampled share is also offered to the LLM judge.
+            double? quality = null;
+            if (outcome.Admission is { Assignment: { VariantId: { } variant } assignment } admission)
+            {
+                quality = QualityScorer.Score(outcome.Recommendations!, admission.Snapshot.Settings.RecommendationCount, request!.UserProfile!, request.JobMarketData!).Score;
+                judge.Offer(() => new JudgeJob(signed, assignment.ExperimentId, variant, outcome.Provider!, admission.Snapshot.Settings,
+                    request.UserProfile!, request.JobMarketData!, JsonSerializer.Serialize(new { recommendations = outcome.Recommendations }, JsonOptions)));
+            }
+
             return (TypedResults.Ok(outcome.ToResponse(signed, latency)), new Ending(request!.UserId, status, result, null, latency, outcome, signed, quality));
         }
         catch (CareerPathFailedException failed)

@@ -24,6 +24,7 @@ public sealed record VariantResults(
     MetricEstimate CostUsd,
     MetricEstimate QualityScore,
     MetricEstimate ThumbsUpRate,
+    MetricEstimate JudgeScore,
     long CacheHits,
     long InputTokens,
     long OutputTokens,
@@ -32,6 +33,7 @@ public sealed record VariantResults(
     Comparison? LatencyVsControl,
     Comparison? CostVsControl,
     Comparison? QualityVsControl,
+    Comparison? JudgeVsControl,
     IReadOnlyList<string> GuardrailBreaches,
     string? Verdict);
 
@@ -83,12 +85,14 @@ public static class ExperimentStatistics
                 Mean(t.Answered, t.CostSum, t.CostSumSquares),
                 Mean(t.QualityCount, t.QualitySum, t.QualitySumSquares),
                 Proportion(t.ThumbsUp, t.ThumbsUp + t.ThumbsDown),
+                Mean(t.JudgeCount, t.JudgeSum, t.JudgeSumSquares),
                 t.CacheHits, t.InputTokens, t.OutputTokens,
                 isControl ? null : TwoProportionZ(t.ThumbsUp, t.ThumbsUp + t.ThumbsDown, c.ThumbsUp, c.ThumbsUp + c.ThumbsDown),
                 isControl ? null : TwoProportionZ(t.Errors, t.Requests, c.Errors, c.Requests),
                 isControl ? null : Welch(t.Answered, t.LatencySum, t.LatencySumSquares, c.Answered, c.LatencySum, c.LatencySumSquares),
                 isControl ? null : Welch(t.Answered, t.CostSum, t.CostSumSquares, c.Answered, c.CostSum, c.CostSumSquares),
                 isControl ? null : Welch(t.QualityCount, t.QualitySum, t.QualitySumSquares, c.QualityCount, c.QualitySum, c.QualitySumSquares),
+                isControl ? null : Welch(t.JudgeCount, t.JudgeSum, t.JudgeSumSquares, c.JudgeCount, c.JudgeSum, c.JudgeSumSquares),
                 breaches,
                 null);
             return row;
@@ -207,6 +211,7 @@ public static class ExperimentStatistics
     {
         "thumbs_up_rate" => t.ThumbsUp + t.ThumbsDown,
         "quality_score" => t.QualityCount,
+        "judge_score" => t.JudgeCount,
         "error_rate" => t.Requests,
         _ => t.Answered,
     };
@@ -222,6 +227,7 @@ public static class ExperimentStatistics
         {
             "thumbs_up_rate" => (r.ThumbsUpVsControl, true),
             "quality_score" => (r.QualityVsControl, true),
+            "judge_score" => (r.JudgeVsControl, true),
             "error_rate" => (r.ErrorRateVsControl, false),
             "latency_ms" => (r.LatencyVsControl, false),
             _ => (r.CostVsControl, false),

@@ -103,6 +103,8 @@ public static class ApiHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ExperimentCache>());
         services.AddSingleton<Navigator.Api.Experiments.RequestIds>();
         services.AddSingleton<ExperimentReporter>();
+        services.AddSingleton<Navigator.Api.Experiments.AnswerJudge>();
+        services.AddHostedService(sp => sp.GetRequiredService<Navigator.Api.Experiments.AnswerJudge>());
         services.AddHostedService(sp => sp.GetRequiredService<ExperimentReporter>());
         services.AddSingleton<UserQuotas>();
         services.AddHostedService(sp => sp.GetRequiredService<UserQuotas>());

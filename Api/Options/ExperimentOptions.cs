@@ -12,6 +12,10 @@ public sealed class ExperimentOptions
     [Range(1, 90)]
     public int FeedbackWindowDays { get; set; } = 7;
 
+    /// <summary>The share of answers in experiments that the LLM judge scores (0 turns it off).</summary>
+    [Range(0.0, 1.0)]
+    public double JudgeSampleRate { get; set; } = 0.05;
+
     /// <summary>The longest feedback comment accepted.</summary>
     public const int MaxCommentLength = 1000;
 }

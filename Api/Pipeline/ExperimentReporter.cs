@@ -44,6 +44,10 @@ public sealed partial class ExperimentReporter(IGrainFactory grains, BudgetLease
         });
     }
 
+    /// <summary>Counts an LLM judge's score of an answer in a variant.</summary>
+    public void RecordJudge(string experiment, string variant, double score) =>
+        _experiments.GetOrAdd(experiment, _ => new Pending()).Add(variant, t => t.AddJudge(score));
+
     /// <summary>Sends every experiment's pending counts now.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken)
     {

@@ -23,6 +23,9 @@ public sealed class GatewayCallContext
     public required IReadOnlyList<string> ProviderOrder { get; init; }
     public required FeatureSettings Settings { get; init; }
 
+    /// <summary>A judge's call (<see cref="Experiments.AnswerJudge"/>): its answer is a score, not recommendations.</summary>
+    public bool IsJudge { get; init; }
+
     /// <summary>
     /// The failover layer's log of the request's attempts, the one thing a layer writes here. It is
     /// read after the call, whether it succeeded or failed. Everything else a layer learns about an

@@ -25,6 +25,14 @@ public static partial class CareerPathSimulator
     [GeneratedRegex(@"[A-Za-z][A-Za-z+#.]{1,}")]
     private static partial Regex WordPattern();
 
+    /// <summary>What a simulated provider answers: a judge's score to a judge's request, recommendations otherwise.</summary>
+    public static string Answer(string userPrompt) =>
+        userPrompt.StartsWith(Navigator.Api.Experiments.CareerPathJudge.Marker, StringComparison.Ordinal)
+            ? userPrompt.Contains("\"salaryRange\"", StringComparison.Ordinal)
+                ? "{\"score\": 4, \"reason\": \"Simulated judge: recommendations with salary ranges.\"}"
+                : "{\"score\": 1, \"reason\": \"Simulated judge: no recommendations to grade.\"}"
+            : Generate(userPrompt);
+
     public static string Generate(string userPrompt)
     {
         var count = CountPattern().Match(userPrompt) is { Success: true } m

@@ -28,7 +28,7 @@ public sealed class SimulatedChatClient(
 
         var list = messages as IReadOnlyList<ChatMessage> ?? messages.ToList();
         var user = list.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
-        var text = CareerPathSimulator.Generate(user);
+        var text = CareerPathSimulator.Answer(user);
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, text))
         {
             ModelId = options?.ModelId,

@@ -24,6 +24,8 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _underreserved;
     private readonly Counter<long> _clientRateLimited;
     private readonly Counter<long> _feedback;
+    private readonly Counter<long> _judge;
+    private readonly Counter<double> _judgeCost;
 
     /// <summary>Outcomes that are refusals by policy or validation, counted in navigator_rejections_total.</summary>
     public static readonly IReadOnlySet<RequestOutcome> RejectionOutcomes = new HashSet<RequestOutcome>
@@ -44,6 +46,8 @@ public sealed class GatewayMetrics
         _failovers = meter.CreateCounter<long>("navigator.failovers", description: "Attempts made on a provider other than the request's first choice.");
         _cache = meter.CreateCounter<long>("navigator.cache.requests", description: "Response-cache lookups by result: hit, miss, stale (served past its TTL because no provider answered) or bypass (Cache-Control or caching off).");
         _underreserved = meter.CreateCounter<long>("navigator.budget.underreserved", description: "Attempts whose actual cost exceeded their reservation (charged in full; the provider's input margin rises).");
+        _judge = meter.CreateCounter<long>("navigator.judge", description: "LLM-judge runs on sampled experiment answers, by outcome: scored, unreadable, failed, dropped (queue full).");
+        _judgeCost = meter.CreateCounter<double>("navigator.judge.cost.usd", description: "Provider cost of the LLM judge, charged to the budget, apart from requests' cost.");
         _feedback = meter.CreateCounter<long>("navigator.feedback", description: "Ratings of answers counted: first ratings, and changed ones (change=true); repeats are not counted.");
         _clientRateLimited = meter.CreateCounter<long>("navigator.client.rate_limited", description: "Requests refused by a client key's rate limit, by the key's name (never the key).");
         _providerLatency = meter.CreateHistogram<double>("navigator.provider.duration", unit: "s", description: "Provider call latency, by provider and outcome.",
@@ -51,6 +55,15 @@ public sealed class GatewayMetrics
     }
 
     public void RecordUnderreserved(string provider) => _underreserved.Add(1, new KeyValuePair<string, object?>("provider", provider));
+
+    public void RecordJudge(string outcome, double costUsd)
+    {
+        _judge.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+        if (costUsd > 0)
+        {
+            _judgeCost.Add(costUsd);
+        }
+    }
 
     public void RecordFeedback(string rating, bool changed) =>
         _feedback.Add(1, new KeyValuePair<string, object?>("rating", rating), new KeyValuePair<string, object?>("change", changed ? "true" : "false"));

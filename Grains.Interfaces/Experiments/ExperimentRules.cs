@@ -10,7 +10,7 @@ public static partial class ExperimentRules
     public const int MaxWeight = 10_000;
     public const int MaxDescription = 500;
 
-    public static readonly IReadOnlyList<string> PrimaryMetrics = ["thumbs_up_rate", "quality_score", "latency_ms", "cost_usd", "error_rate"];
+    public static readonly IReadOnlyList<string> PrimaryMetrics = ["thumbs_up_rate", "quality_score", "judge_score", "latency_ms", "cost_usd", "error_rate"];
     public static readonly IReadOnlyList<string> GuardrailMetrics = ["error_rate", "p95_latency_ms", "cost_per_request_usd", "quality_score"];
 
     [GeneratedRegex("^[a-z][a-z0-9_-]{0,63}$")]

@@ -26,8 +26,11 @@ public sealed class VariantTally
     [Id(12)] public double QualitySumSquares { get; set; }
     [Id(13)] public long ThumbsUp { get; set; }
     [Id(14)] public long ThumbsDown { get; set; }
+    [Id(15)] public long JudgeCount { get; set; }
+    [Id(16)] public double JudgeSum { get; set; }
+    [Id(17)] public double JudgeSumSquares { get; set; }
 
-    public bool IsEmpty => Requests == 0 && QualityCount == 0 && ThumbsUp == 0 && ThumbsDown == 0;
+    public bool IsEmpty => Requests == 0 && QualityCount == 0 && ThumbsUp == 0 && ThumbsDown == 0 && JudgeCount == 0;
 
     /// <summary>Counts one request: its latency and cost are counted for answered requests only.</summary>
     public void AddRequest(bool error, bool cached, double latencyMs, long inputTokens, long outputTokens, double costUsd)
@@ -55,6 +58,14 @@ public sealed class VariantTally
         QualityCount++;
         QualitySum += score;
         QualitySumSquares += score * score;
+    }
+
+    /// <summary>An LLM judge's score of one answer, in [0, 1].</summary>
+    public void AddJudge(double score)
+    {
+        JudgeCount++;
+        JudgeSum += score;
+        JudgeSumSquares += score * score;
     }
 
     /// <summary>A rating, or a change of rating (-1 on the old one, +1 on the new one).</summary>
@@ -88,6 +99,9 @@ public sealed class VariantTally
         QualitySumSquares += other.QualitySumSquares;
         ThumbsUp += other.ThumbsUp;
         ThumbsDown += other.ThumbsDown;
+        JudgeCount += other.JudgeCount;
+        JudgeSum += other.JudgeSum;
+        JudgeSumSquares += other.JudgeSumSquares;
     }
 
     /// <summary>The p95 latency from the histogram, interpolated linearly inside its bucket (the last bucket reports its lower bound).</summary>

@@ -5,11 +5,16 @@ using Microsoft.Extensions.DependencyInjection;
 using Navigator.Api.Apis;
 using Navigator.Api.Experiments;
 using Navigator.Api.Pipeline;
+using Navigator.Testing;
 
 namespace Navigator.Api.Tests;
 
 /// <summary>A cluster of its own: these tests stop the seeded experiment and run others on the feature.</summary>
-public sealed class ExperimentsFixture() : ClusterWithReplicas("experiments", 2);
+public sealed class ExperimentsFixture() : ClusterWithReplicas("experiments", 2)
+{
+    /// <summary>The LLM judge scores every answer in an experiment here (5% by default).</summary>
+    protected override IReadOnlyDictionary<string, string> ApiSettings => new Dictionary<string, string> { ["experiments:judgeSampleRate"] = "1" };
+}
 
 [CollectionDefinition(Name)]
 public sealed class ExperimentsCollection : ICollectionFixture<ExperimentsFixture>
@@ -104,11 +109,14 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
         await WaitForReplicasAsync(Id, revision: 1);
 
         // Traffic on both replicas; only answers in this experiment are counted.
+        var spentBefore = (await BudgetReports.QuietAsync(Admin, TestClock.Month)).SpentUsd;
+        decimal served = 0;
         var answers = new List<(string RequestId, string Variant)>();
         for (var i = 0; answers.Count < 16 || answers.Select(a => a.Variant).Distinct().Count() < 2; i++)
         {
             Assert.True(i < 60, "both variants should get users");
             var body = await AnswerAsync(fixture.Replicas[i % 2], $"fb-user-{i}");
+            served += body["meta"]!["costUsd"]!.GetValue<decimal>();
             if (body["meta"]!["experimentId"]?.GetValue<string>() == Id)
             {
                 answers.Add((body["requestId"]!.GetValue<string>(), body["meta"]!["variantId"]!.GetValue<string>()));
@@ -144,11 +152,12 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
         // Every treatment answer was rated up, every control one down; then the first answer's rating flipped.
         var expectedUp = answers.Count(a => a.Variant == "treatment") + (firstVariant == "control" ? 1 : -1);
         JsonNode results = null!;
-        for (var attempt = 0; attempt < 30; attempt++)
+        for (var attempt = 0; attempt < 50; attempt++)
         {
             results = (await Admin.GetFromJsonAsync<JsonNode>($"/admin/experiments/{Id}/results"))!;
             if (results["variants"]!.AsArray().Sum(v => v!["requests"]!.GetValue<long>()) == answers.Count
-                && results["variants"]!.AsArray().Sum(v => v!["thumbsUpRate"]!["n"]!.GetValue<long>()) == answers.Count)
+                && results["variants"]!.AsArray().Sum(v => v!["thumbsUpRate"]!["n"]!.GetValue<long>()) == answers.Count
+                && results["variants"]!.AsArray().Sum(v => v!["judgeScore"]!["n"]!.GetValue<long>()) == answers.Count)
             {
                 break;
             }
@@ -165,6 +174,9 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
             Assert.Equal(answers.Count(a => a.Variant == variant), v["thumbsUpRate"]!["n"]!.GetValue<long>());
             Assert.Equal(answers.Count(a => a.Variant == variant), v["qualityScore"]!["n"]!.GetValue<long>());
             Assert.InRange(v["qualityScore"]!["mean"]!.GetValue<double>(), 0, 1);
+            // The LLM judge (every answer here; the simulated judge gives 4 of 5 to an answer with salary ranges).
+            Assert.Equal(answers.Count(a => a.Variant == variant), v["judgeScore"]!["n"]!.GetValue<long>());
+            Assert.Equal(0.75, v["judgeScore"]!["mean"]!.GetValue<double>(), 9);
             Assert.True(v["latencyMs"]!["low"]!.GetValue<double>() <= v["latencyMs"]!["mean"]!.GetValue<double>());
             Assert.True(v["latencyMs"]!["mean"]!.GetValue<double>() <= v["latencyMs"]!["high"]!.GetValue<double>());
         }
@@ -174,6 +186,14 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
         Assert.NotNull(variants[1]!["thumbsUpVsControl"]!["pValue"]);
         Assert.Contains(results["verdict"]!.GetValue<string>(), new[] { "variant better", "no difference" });
         Assert.NotNull(results["sampleRatio"]);
+
+        // The judge's calls went through the budget: the month spent more than the answers served cost, by what the
+        // judge's meter says it cost (the other test of this collection sends nothing meanwhile).
+        var judgeCost = PrometheusText.Sum(await fixture.Replicas[0].CreateClient().GetStringAsync("/metrics"), "navigator_judge_cost_usd_total");
+        Assert.True(judgeCost > 0, "the judge's calls cost something");
+        Assert.True(PrometheusText.Sum(await fixture.Replicas[0].CreateClient().GetStringAsync("/metrics"), "navigator_judge_total", ("outcome", "scored")) >= answers.Count);
+        var spent = (await BudgetReports.QuietAsync(Admin, TestClock.Month)).SpentUsd - spentBefore;
+        Assert.True(spent > served, $"spent {spent}, served {served}");
 
         // Promote the treatment: its system prompt becomes the active version's, audited; the experiment stops; a rollback undoes it.
         var before = (await Admin.GetFromJsonAsync<JsonNode>($"/admin/features/{Feature}"))!["activeVersion"]!.GetValue<string>();

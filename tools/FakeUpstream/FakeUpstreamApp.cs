@@ -96,7 +96,7 @@ public sealed class FakeUpstreamApp : IAsyncDisposable
         }
 
         var (system, user, model) = provider == "openai" ? ReadOpenAI(request) : ReadAnthropic(request);
-        var text = CareerPathSimulator.Generate(user);
+        var text = CareerPathSimulator.Answer(user);
         var input = (int)Math.Ceiling((tokens.Count(system) + tokens.Count(user)) * faults.UsageFactor);
         var output = faults.OutputTokens ?? tokens.Count(text);
         var body = provider == "openai"
