@@ -40,6 +40,9 @@ public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string
         // Most tests send the same profile again and again to measure spend and failover: they run with the
         // response cache off. ResponseCacheTests turn it on.
         builder.UseSetting("cache:enabled", "false");
+        // Many tests match the month's spend to the answers served: the LLM judge (5% by default) would add its own
+        // calls. ExperimentsApiTests turn it on.
+        builder.UseSetting("experiments:judgeSampleRate", "0");
         // Fast simulated providers keep the suite quick.
         builder.UseSetting("providers:openai:simulated:latencyMs", "5");
         builder.UseSetting("providers:openai:simulated:latencyJitterMs", "5");

@@ -31,6 +31,8 @@ public sealed class ApiProcess : ServiceProcess
             {
                 // A loopback test replica, like ./run.sh: the well-known development keys.
                 ["ASPNETCORE_ENVIRONMENT"] = "Development",
+                // These tests count what the month was charged: no LLM-judge calls on top.
+                ["experiments__judgeSampleRate"] = "0",
                 ["ConnectionStrings__AzureStorage"] = TestStorage.ConnectionString,
                 ["Orleans__ClusterId"] = clusterId,
                 ["Orleans__ServiceId"] = serviceId,
