@@ -13,6 +13,7 @@ app.MapBudgetAdminApi();
 app.MapProvidersAdminApi();
 app.MapFeaturesAdminApi();
 app.MapExperimentsAdminApi();
+app.MapEvaluationApi();
 app.Run();
 
 /// <summary>The API's entry point; public so that tests can host it with WebApplicationFactory.</summary>

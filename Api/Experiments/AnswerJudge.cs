@@ -67,8 +67,20 @@ public sealed partial class AnswerJudge(
         }
     }
 
-    /// <summary>Judges one answer; returns its score in [0, 1], or null when the judge gave none.</summary>
+    /// <summary>Judges one answer in an experiment and counts its score for the variant; null when the judge gave none.</summary>
     public async Task<double?> JudgeAsync(JudgeJob job, CancellationToken cancellationToken)
+    {
+        var (score, _) = await ScoreAsync(job, cancellationToken);
+        if (score is { } value && job.ExperimentId.Length > 0)
+        {
+            reporter.RecordJudge(job.ExperimentId, job.VariantId, value);
+        }
+
+        return score;
+    }
+
+    /// <summary>The judge's score of an answer in [0, 1] (null when it gave none) and what the judge's call cost.</summary>
+    public async Task<(double? Score, decimal CostUsd)> ScoreAsync(JudgeJob job, CancellationToken cancellationToken)
     {
         var prompt = CareerPathJudge.Prompt(job.UserProfile, job.JobMarketData, job.Answer);
         var context = new GatewayCallContext
@@ -93,23 +105,18 @@ public sealed partial class AnswerJudge(
                 [new JobMarketContext(job.JobMarketData)],
                 deadline.Token);
             var score = result.Get<NumericMetric>(CareerPathJudge.MetricName).Value;
-            metrics.RecordJudge(score is null ? "unreadable" : "scored", Cost(context));
-            if (score is { } value)
-            {
-                reporter.RecordJudge(job.ExperimentId, job.VariantId, value);
-            }
-
-            return score;
+            metrics.RecordJudge(score is null ? "unreadable" : "scored", (double)Cost(context));
+            return (score, Cost(context));
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            metrics.RecordJudge("failed", Cost(context));
+            metrics.RecordJudge("failed", (double)Cost(context));
             LogJudgeFailed(ex, job.RequestId);
-            return null;
+            return (null, Cost(context));
         }
     }
 
-    private static double Cost(GatewayCallContext context) => (double)context.Attempts.Sum(a => a.CostUsd);
+    private static decimal Cost(GatewayCallContext context) => context.Attempts.Sum(a => a.CostUsd);
 
     /// <summary>Hands the judge's calls to the gateway pipeline with their request context.</summary>
     private sealed class WithContext(IChatClient inner, GatewayCallContext context) : DelegatingChatClient(inner)

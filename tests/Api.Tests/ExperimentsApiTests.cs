@@ -9,11 +9,14 @@ using Navigator.Testing;
 
 namespace Navigator.Api.Tests;
 
-/// <summary>A cluster of its own: these tests stop the seeded experiment and run others on the feature.</summary>
-public sealed class ExperimentsFixture() : ClusterWithReplicas("experiments", 2)
+/// <summary>
+/// A cluster of its own, with two replicas calling the fake upstream through the real OpenAI and Anthropic SDKs:
+/// these tests stop the seeded experiment and run others on the feature.
+/// </summary>
+public sealed class ExperimentsFixture() : FakeUpstreamFixture("experiments")
 {
     /// <summary>The LLM judge scores every answer in an experiment here (5% by default).</summary>
-    protected override IReadOnlyDictionary<string, string> ApiSettings => new Dictionary<string, string> { ["experiments:judgeSampleRate"] = "1" };
+    protected override IReadOnlyDictionary<string, string> MoreApiSettings => new Dictionary<string, string> { ["experiments:judgeSampleRate"] = "1" };
 }
 
 [CollectionDefinition(Name)]
