@@ -111,13 +111,17 @@ public static partial class CareerPathsApi
                 ? (StatusCodeClientClosed, RequestOutcome.ClientClosed)
                 : (StatusCodes.Status200OK, RequestOutcome.Success);
             var signed = Signed(outcome);
-            // Scored only where it feeds an experiment's results; a sampled share is also offered to the LLM judge.
+            // Scored only where it feeds an experiment's results; a sampled share of fresh answers also goes to the LLM judge.
             double? quality = null;
             if (outcome.Admission is { Assignment: { VariantId: { } variant } assignment } admission)
             {
                 quality = QualityScorer.Score(outcome.Recommendations!, admission.Snapshot.Settings.RecommendationCount, request!.UserProfile!, request.JobMarketData!).Score;
-                judge.Offer(() => new JudgeJob(signed, assignment.ExperimentId, variant, outcome.Provider!, admission.Snapshot.Settings,
-                    request.UserProfile!, request.JobMarketData!, JsonSerializer.Serialize(new { recommendations = outcome.Recommendations }, JsonOptions)));
+                // The judge scores answers a provider wrote, not the same cached answer again on every hit.
+                if (outcome.Cached is null)
+                {
+                    judge.Offer(() => new JudgeJob(signed, assignment.ExperimentId, variant, outcome.Provider!, admission.Snapshot.Settings,
+                        request.UserProfile!, request.JobMarketData!, JsonSerializer.Serialize(new { recommendations = outcome.Recommendations }, JsonOptions)));
+                }
             }
 
             return (TypedResults.Ok(outcome.ToResponse(signed, latency)), new Ending(request!.UserId, status, result, null, latency, outcome, signed, quality));
