@@ -77,9 +77,7 @@ public static class EvaluationApi
         var resolved = await grains.GetGrain<IPromptConfigGrain>(feature).ResolveAsync(body.FeatureVersion, body.SystemPromptVersion, body.UserPromptVersion);
         if (resolved.Snapshot is not { } snapshot)
         {
-            return TypedResults.Problem("The versions to evaluate are not published.", statusCode: StatusCodes.Status422UnprocessableEntity,
-                title: "Validation failed", type: Problems.Validation,
-                extensions: new Dictionary<string, object?> { ["errors"] = resolved.Errors.Select(e => new { pointer = e.Pointer, message = e.Message }).ToList() });
+            return Problems.ValidationFailed("The versions to evaluate are not published.", resolved.Errors);
         }
 
         var provider = body.Provider ?? ProviderNames.OpenAI;

@@ -266,12 +266,7 @@ public static class ExperimentsAdminApi
         {
             ExperimentOutcome.Applied when created is not null => TypedResults.Created(created, response),
             ExperimentOutcome.Applied or ExperimentOutcome.Unchanged => TypedResults.Ok(response),
-            ExperimentOutcome.Invalid => TypedResults.Problem(
-                result.Message, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Validation failed", type: Problems.Validation,
-                extensions: new Dictionary<string, object?>
-                {
-                    ["errors"] = result.Errors.Select(e => new { pointer = e.Pointer, message = e.Message }).ToList(),
-                }),
+            ExperimentOutcome.Invalid => Problems.ValidationFailed(result.Message, result.Errors),
             ExperimentOutcome.Conflict => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status409Conflict, title: "Conflict", type: Problems.Conflict),
             ExperimentOutcome.NotFound => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: Problems.NotFound),
             _ => throw new ArgumentOutOfRangeException(nameof(result), result.Outcome, "Unknown outcome."),

@@ -132,12 +132,7 @@ public static class FeaturesAdminApi
     {
         ChangeOutcome.Applied when created is not null => TypedResults.Created(created, Response(result)),
         ChangeOutcome.Applied or ChangeOutcome.Unchanged => TypedResults.Ok(Response(result)),
-        ChangeOutcome.Invalid => TypedResults.Problem(
-            result.Message, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Validation failed", type: Problems.Validation,
-            extensions: new Dictionary<string, object?>
-            {
-                ["errors"] = result.Errors.Select(e => new { pointer = e.Pointer, message = e.Message }).ToList(),
-            }),
+        ChangeOutcome.Invalid => Problems.ValidationFailed(result.Message, result.Errors),
         ChangeOutcome.Conflict => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status409Conflict, title: "Conflict", type: Problems.Conflict),
         ChangeOutcome.NotFound => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: Problems.NotFound),
         _ => throw new ArgumentOutOfRangeException(nameof(result), result.Outcome, "Unknown outcome."),

@@ -34,6 +34,11 @@ public static class Problems
     public static bool IsClusterUnavailable(Exception ex) => ex is OrleansException or TimeoutException
         || (ex is ArgumentException or InvalidOperationException && ex.Source?.StartsWith("Orleans", StringComparison.Ordinal) == true);
 
+    /// <summary>422: what was sent is well formed but not valid; <c>errors</c> names each field with a JSON pointer.</summary>
+    public static ProblemHttpResult ValidationFailed(string? detail, IEnumerable<Grains.PromptConfig.ValidationError> errors) => TypedResults.Problem(
+        detail, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Validation failed", type: Validation,
+        extensions: new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { pointer = e.Pointer, message = e.Message }).ToList() });
+
     public static ProblemHttpResult Invalid(string detail) =>
         TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "The request is not valid", type: Validation);
 
