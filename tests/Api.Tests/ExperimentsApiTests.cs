@@ -146,7 +146,7 @@ public sealed class ExperimentsApiTests(ExperimentsFixture fixture)
         var tampered = firstId[..firstId.LastIndexOf('.')].Replace(firstVariant, firstVariant == "treatment" ? "control" : "treatment", StringComparison.Ordinal) + firstId[firstId.LastIndexOf('.')..];
         await ProblemAssert.ReadAsync(await RateAsync(fixture.Replicas[0], tampered, "up"), HttpStatusCode.NotFound);
         var replica = fixture.Replicas[0].Services;
-        var old = new RequestIds(replica.GetRequiredService<ExperimentCache>(), new FixedClock(DateTimeOffset.UtcNow.AddDays(-8)));
+        var old = new RequestIds(replica.GetRequiredService<ExperimentCache>(), new FixedClock(TestClock.Suite.GetUtcNow().AddDays(-8)));
         var expired = old.Sign(old.New(), new Grains.Experiments.VariantAssignment(Id, "treatment", null));
         var closed = await ProblemAssert.ReadAsync(await RateAsync(fixture.Replicas[0], expired, "up"), HttpStatusCode.Conflict);
         Assert.Equal(Problems.FeedbackWindowClosed, closed["type"]!.GetValue<string>());
