@@ -14,7 +14,7 @@ QPS=${3:-5}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/navigator-failover.XXXXXX")
 cleanup() {
   stop_started
-  rm -rf "$WORK"
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -33,22 +33,13 @@ export ConnectionStrings__AzureStorage Orleans__ClusterId=failover-bench Orleans
 ConnectionStrings__AzureStorage=$(azurite_connection_string "$BLOB_PORT" "$TABLE_PORT")
 export Logging__LogLevel__Default=Warning
 
-UPSTREAM_PORT=$(free_port)
-dotnet tools/FakeUpstream/bin/Release/net10.0/Navigator.FakeUpstream.dll "$UPSTREAM_PORT" >"$WORK/upstream.log" 2>&1 &
-STARTED+=("$!")
-wait_for_port "$UPSTREAM_PORT" 30 "Fake upstream" "${STARTED[-1]}"
-UPSTREAM=http://127.0.0.1:$UPSTREAM_PORT
+start_fake_upstream "$WORK/upstream.log"
+UPSTREAM=$FAKE_UPSTREAM
 
 start_silo_process "$WORK/silo.log"
-
-API_PORT=$(free_port)
-API_BIN=$PWD/Api/bin/Release/net10.0
-ASPNETCORE_ENVIRONMENT=Development clientRateLimits__default__requestsPerSecond=100000 clientRateLimits__default__burst=100000 \
-  NAVIGATOR_API_PORT=$API_PORT NAVIGATOR_DATA_DIR=$WORK/data perUser__requestsPerDay=1000000 perUser__tokensPerDay=1000000000000 \
-  OPENAI_API_KEY=sk-fake OPENAI_BASE_URL=$UPSTREAM/v1 ANTHROPIC_API_KEY=sk-ant-fake ANTHROPIC_BASE_URL=$UPSTREAM \
-  dotnet "$API_BIN/Navigator.Api.dll" --contentRoot "$API_BIN" >"$WORK/api.log" 2>&1 &
-STARTED+=("$!")
-for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$API_PORT/health/ready" >/dev/null 2>&1 && break; sleep 0.2; done
+start_api_process "$WORK/api.log" "$WORK/data" "$UPSTREAM" clientRateLimits__default__requestsPerSecond=100000 \
+  clientRateLimits__default__burst=100000 perUser__requestsPerDay=1000000 perUser__tokensPerDay=1000000000000
+API_PORT=${API_URL##*:}
 
 BODY='{"userId":"bench-user","provider":"openai","userProfile":"Software Engineer, 5 years, Python/Java, interested in AI/ML","jobMarketData":"AI Engineer: $120k-180k, ML Engineer: $130k-200k, Data Scientist: $110k-170k"}'
 UPSTREAM_BODY='{"model":"claude-sonnet-4-5","max_tokens":800,"system":"You are a careful career advisor.","messages":[{"role":"user","content":"Software Engineer, 5 years. AI Engineer: $120k-180k, ML Engineer: $130k-200k, Data Scientist: $110k-170k. Recommend exactly 3 career paths."}]}'
@@ -57,13 +48,14 @@ UPSTREAM_BODY='{"model":"claude-sonnet-4-5","max_tokens":800,"system":"You are a
 run() {
   local name=$1 url=$2 body=$3 auth=${4:-}
   local args=(-z "${DURATION}s" -c "$WORKERS" -q "$QPS" -m POST -T application/json -d "$body")
-  [ -n "$auth" ] && args+=(-H "Authorization: Bearer $auth")
+  # no-store: every gateway request goes to a provider, not to the response cache.
+  [ -n "$auth" ] && args+=(-H "Authorization: Bearer $auth" -H "Cache-Control: no-store")
   hey "${args[@]}" "$url" >"$WORK/$name.txt"
   local total ok p50 p99 rps
   total=$(grep -E '^\s+\[[0-9]+\]' "$WORK/$name.txt" | awk '{s+=$2} END {print s+0}')
   ok=$(grep -E '^\s+\[200\]' "$WORK/$name.txt" | awk '{print $2}'); ok=${ok:-0}
   p50=$(grep -E '50% in' "$WORK/$name.txt" | awk '{print $3}')
-  p99=$(grep -E '99% in' "$WORK/$name.txt" | awk '{print $3}')
+  p99=$(grep -E '99% in' "$WORK/$name.txt" | awk '{print $3}' || true) # hey prints no p99 for under 100 requests
   rps=$(grep -E 'Requests/sec' "$WORK/$name.txt" | awk '{print $2}')
   printf '| %s | %s | %s | %s | %s | %s s | %s s |\n' "$name" "$((WORKERS * QPS))" "$rps" "$total" \
     "$(awk -v o="$ok" -v t="$total" 'BEGIN { printf "%.2f%%", t ? 100 * o / t : 0 }')" "$p50" "$p99"

@@ -69,19 +69,9 @@ ConnectionStrings__AzureStorage=$(azurite_connection_string "$BLOB_PORT" "$TABLE
 start_silo_process "$WORK/silo.log"
 SILO_PID=${STARTED[-1]}
 
-API_PORT=$(free_port)
-API_BIN=$PWD/Api/bin/Release/net10.0
-ASPNETCORE_ENVIRONMENT=Development clientRateLimits__default__requestsPerSecond=100000 clientRateLimits__default__burst=100000 \
-  NAVIGATOR_API_PORT=$API_PORT NAVIGATOR_DATA_DIR=$WORK/data perUser__requestsPerDay=1000000 perUser__tokensPerDay=1000000000000 \
-  OPENAI_API_KEY=sk-fake OPENAI_BASE_URL=$MOCK/v1 ANTHROPIC_API_KEY=sk-ant-fake ANTHROPIC_BASE_URL=$MOCK \
-  dotnet "$API_BIN/Navigator.Api.dll" --contentRoot "$API_BIN" >"$WORK/api.log" 2>&1 &
-API_PID=$!
-STARTED+=("$API_PID")
-for _ in $(seq 1 300); do
-  curl -fsS "http://127.0.0.1:$API_PORT/health/ready" >/dev/null 2>&1 && break
-  kill -0 "$API_PID" 2>/dev/null || { echo "The API exited during start-up:" >&2; tail -20 "$WORK/api.log" >&2; exit 1; }
-  sleep 0.2
-done
+start_api_process "$WORK/api.log" "$WORK/data" "$MOCK" clientRateLimits__default__requestsPerSecond=100000 \
+  clientRateLimits__default__burst=100000 perUser__requestsPerDay=1000000 perUser__tokensPerDay=1000000000000
+API_PORT=${API_URL##*:}
 curl -fsS -X PUT "http://127.0.0.1:$API_PORT/admin/budget/$(date -u +%Y-%m)/limit" -H 'Authorization: Bearer dev-admin-key' \
   -H 'Content-Type: application/json' -d '{"limitUsd": 100000000, "dailyPacingFactor": 0}' >/dev/null
 

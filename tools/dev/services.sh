@@ -74,7 +74,40 @@ start_silo_process() {
   wait_for_port "$SILO_GATEWAY_PORT" 60 "Silo gateway" "$!"
 }
 
-# free_port: an unused TCP port on 127.0.0.1.
+# start_fake_upstream LOG: tools/FakeUpstream (the OpenAI and Anthropic wire formats, with faults set
+# through /_control) on a free loopback port; its base URL is left in FAKE_UPSTREAM.
+start_fake_upstream() {
+  local log=$1 port
+  port=$(free_port)
+  dotnet tools/FakeUpstream/bin/Release/net10.0/Navigator.FakeUpstream.dll "$port" >"$log" 2>&1 &
+  STARTED+=("$!")
+  wait_for_port "$port" 30 "Fake upstream" "$!"
+  FAKE_UPSTREAM=http://127.0.0.1:$port
+}
+
+# start_api_process LOG DATA_DIR UPSTREAM [NAME=value...]: a Release API replica with the Development keys on
+# a free loopback port, in the cluster that the environment names, with the real OpenAI and Anthropic
+# SDKs pointed at UPSTREAM. Extra settings come as NAME=value. Waits until it is ready; its URL is left in
+# API_URL and its pid in API_PID.
+start_api_process() {
+  local log=$1 data=$2 upstream=$3 port i bin=$PWD/Api/bin/Release/net10.0
+  shift 3
+  port=$(free_port)
+  env ASPNETCORE_ENVIRONMENT=Development NAVIGATOR_API_PORT="$port" NAVIGATOR_DATA_DIR="$data" \
+    OPENAI_API_KEY=sk-fake OPENAI_BASE_URL="$upstream/v1" ANTHROPIC_API_KEY=sk-ant-fake ANTHROPIC_BASE_URL="$upstream" "$@" \
+    dotnet "$bin/Navigator.Api.dll" --contentRoot "$bin" >"$log" 2>&1 &
+  API_PID=$!
+  STARTED+=("$API_PID")
+  API_URL=http://127.0.0.1:$port
+  for ((i = 0; i < 600; i++)); do
+    curl -fsS "$API_URL/health/ready" >/dev/null 2>&1 && return 0
+    kill -0 "$API_PID" 2>/dev/null || { echo "The API exited during start-up:" >&2; tail -20 "$log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "The API was not ready within 60 s; see $log" >&2
+  return 1
+}
+
 # free_port: a free loopback port below Linux's ephemeral range (32768 and up), so that no outgoing
 # connection can take it between this check and the server that binds it.
 free_port() {
