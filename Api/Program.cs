@@ -11,6 +11,7 @@ app.UseNavigatorApi();
 app.MapCareerPathsApi();
 app.MapBudgetAdminApi();
 app.MapProvidersAdminApi();
+app.MapStatsAdminApi();
 app.MapFeaturesAdminApi();
 app.MapExperimentsAdminApi();
 app.MapEvaluationApi();

@@ -48,6 +48,7 @@ public static partial class CareerPathsApi
         TelemetryLog telemetryLog,
         GatewayMetrics metrics,
         ExperimentReporter experiments,
+        StatsReporter stats,
         RequestIds ids,
         AnswerJudge judge,
         IOptionsMonitor<RequestOptions> options,
@@ -83,6 +84,7 @@ public static partial class CareerPathsApi
             telemetryLog.Write(telemetry);
             metrics.RecordRequest(telemetry);
             experiments.Record(telemetry, e.Quality);
+            stats.Record(telemetry);
         }
     }
 

@@ -128,6 +128,8 @@ public static class ApiHostingExtensions
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<TelemetryLog>();
         services.AddHostedService(sp => sp.GetRequiredService<TelemetryLog>());
+        services.AddSingleton<StatsReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<StatsReporter>());
         // Traces (request → grains → provider) and metrics; also to an OTLP collector when one is configured.
         services.AddNavigatorTelemetry(config, "navigator-api",
             m => m.AddMeter(GatewayMetrics.MeterName, ChatClientBuilderExtensions.GenAiTelemetrySource).AddAspNetCoreInstrumentation(),

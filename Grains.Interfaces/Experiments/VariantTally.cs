@@ -1,3 +1,5 @@
+using Navigator.Grains.Stats;
+
 namespace Navigator.Grains.Experiments;
 
 /// <summary>
@@ -45,8 +47,7 @@ public sealed class VariantTally
         CacheHits += cached ? 1 : 0;
         LatencySum += latencyMs;
         LatencySumSquares += latencyMs * latencyMs;
-        var bucket = Array.FindIndex(LatencyBounds, bound => latencyMs <= bound);
-        LatencyBuckets[bucket < 0 ? LatencyBounds.Length : bucket]++;
+        LatencyHistogram.Add(LatencyBounds, LatencyBuckets, latencyMs);
         InputTokens += inputTokens;
         OutputTokens += outputTokens;
         CostSum += costUsd;
@@ -85,11 +86,7 @@ public sealed class VariantTally
         CacheHits += other.CacheHits;
         LatencySum += other.LatencySum;
         LatencySumSquares += other.LatencySumSquares;
-        for (var i = 0; i < LatencyBuckets.Length && i < other.LatencyBuckets.Length; i++)
-        {
-            LatencyBuckets[i] += other.LatencyBuckets[i];
-        }
-
+        LatencyHistogram.Merge(LatencyBuckets, other.LatencyBuckets);
         InputTokens += other.InputTokens;
         OutputTokens += other.OutputTokens;
         CostSum += other.CostSum;
@@ -105,32 +102,5 @@ public sealed class VariantTally
     }
 
     /// <summary>The p95 latency from the histogram, interpolated linearly inside its bucket (the last bucket reports its lower bound).</summary>
-    public double? LatencyP95()
-    {
-        var total = LatencyBuckets.Sum();
-        if (total == 0)
-        {
-            return null;
-        }
-
-        var rank = 0.95 * total;
-        long cumulative = 0;
-        for (var i = 0; i < LatencyBuckets.Length; i++)
-        {
-            if (cumulative + LatencyBuckets[i] >= rank)
-            {
-                if (i == LatencyBounds.Length)
-                {
-                    return LatencyBounds[^1];
-                }
-
-                var lower = i == 0 ? 0 : LatencyBounds[i - 1];
-                return lower + (LatencyBounds[i] - lower) * (rank - cumulative) / LatencyBuckets[i];
-            }
-
-            cumulative += LatencyBuckets[i];
-        }
-
-        return LatencyBounds[^1];
-    }
+    public double? LatencyP95() => LatencyHistogram.Percentile(LatencyBounds, LatencyBuckets, 0.95);
 }

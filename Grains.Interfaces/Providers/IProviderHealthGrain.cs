@@ -20,6 +20,10 @@ public interface IProviderHealthGrain : IGrainWithStringKey
     [Alias("GetStatus")]
     Task<CircuitSnapshot> GetStatusAsync();
 
+    /// <summary>How many times the circuit opened at or after <paramref name="since"/> (the last 1,000 openings are kept, for 31 days).</summary>
+    [Alias("CountTrips"), ReadOnly]
+    Task<int> CountTripsAsync(DateTimeOffset since);
+
     /// <summary>Grants a probe call when the open period is over; at most a bounded number cluster-wide.</summary>
     [Alias("TryAcquireProbe")]
     Task<ProbePermit> TryAcquireProbeAsync();

@@ -11,6 +11,9 @@ public sealed class ProviderHealthState
 {
     /// <summary>An operator's forceOpen/forceClosed outlives restarts; the live window does not need to.</summary>
     [Id(0)] public CircuitMode Mode { get; set; }
+
+    /// <summary>When the circuit opened: the last <see cref="ProviderHealthGrain.TripCapacity"/>, none older than 31 days.</summary>
+    [Id(1)] public List<DateTimeOffset> Trips { get; set; } = [];
 }
 
 /// <summary>
@@ -20,6 +23,9 @@ public sealed class ProviderHealthState
 /// </summary>
 public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
 {
+    public const int TripCapacity = 1000;
+    private static readonly TimeSpan TripRetention = TimeSpan.FromDays(31);
+
     private static readonly TimeSpan ObserverExpiry = TimeSpan.FromSeconds(60);
 
     private readonly IPersistentState<ProviderHealthState> _state;
@@ -56,6 +62,7 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
     public async Task RecordBatchAsync(IReadOnlyList<ProviderCallOutcome> outcomes)
     {
         var changed = false;
+        var tripped = false;
         foreach (var outcome in outcomes)
         {
             var before = _breaker.State;
@@ -68,6 +75,8 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
             if (_breaker.State == CircuitState.Open)
             {
                 _metrics.Tripped(Provider, outcome.Kind);
+                _state.State.Trips.Add(_time.GetUtcNow());
+                tripped = true;
                 if (outcome.Kind == ProviderCallKind.AuthFailure)
                 {
                     LogCredentialsAlert(Provider);
@@ -85,9 +94,40 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
         {
             await PushAsync();
         }
+
+        if (tripped)
+        {
+            await SaveTripsAsync();
+        }
     }
 
     public Task<CircuitSnapshot> GetStatusAsync() => Task.FromResult(Snapshot());
+
+    public Task<int> CountTripsAsync(DateTimeOffset since) => Task.FromResult(_state.State.Trips.Count(t => t >= since));
+
+    /// <summary>
+    /// Stores the trip log, trimmed to its bounds. A failed write is logged and the openings stay in memory for
+    /// the next write: they happened, and storage trouble must never change what the breaker does.
+    /// </summary>
+    private async Task SaveTripsAsync()
+    {
+        var trips = _state.State.Trips;
+        var oldest = _time.GetUtcNow() - TripRetention;
+        trips.RemoveAll(t => t < oldest);
+        if (trips.Count > TripCapacity)
+        {
+            trips.RemoveRange(0, trips.Count - TripCapacity);
+        }
+
+        try
+        {
+            await _state.WriteStateAsync();
+        }
+        catch (Exception ex)
+        {
+            LogTripsNotSaved(ex, Provider);
+        }
+    }
 
     public async Task<ProbePermit> TryAcquireProbeAsync()
     {
@@ -109,13 +149,25 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
 
     public async Task<CircuitSnapshot> SetModeAsync(CircuitMode mode, string actor)
     {
-        _state.State.Mode = _breaker.Mode = mode;
+        // Stored first: a mode that storage refused is never live, and the admin sees the error.
+        var previous = _state.State.Mode;
+        _state.State.Mode = mode;
+        try
+        {
+            await _state.WriteStateAsync();
+        }
+        catch
+        {
+            _state.State.Mode = previous;
+            throw;
+        }
+
+        _breaker.Mode = mode;
         if (mode == CircuitMode.Auto)
         {
             _breaker.Reset();
         }
 
-        await _state.WriteStateAsync();
         LogModeChanged(Provider, mode, actor);
         await PushAsync();
         return Snapshot();
@@ -153,6 +205,9 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Circuit {Provider}: {From} -> {To}")]
     private partial void LogChanged(string provider, CircuitState from, CircuitState to);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Circuit {Provider}: storing its trip log failed; the openings are kept in memory for the next write")]
+    private partial void LogTripsNotSaved(Exception exception, string provider);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Circuit {Provider} set to {Mode} by {Actor}")]
     private partial void LogModeChanged(string provider, CircuitMode mode, string actor);

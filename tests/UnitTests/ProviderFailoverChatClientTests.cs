@@ -454,6 +454,8 @@ public sealed class ProviderFailoverChatClientTests
 
         public Task<CircuitSnapshot> SetModeAsync(CircuitMode mode, string actor) => throw new NotSupportedException();
 
+        public Task<int> CountTripsAsync(DateTimeOffset since) => throw new NotSupportedException();
+
         public Task SubscribeAsync(ICircuitObserver observer) => throw new NotSupportedException();
 
         public Task UnsubscribeAsync(ICircuitObserver observer) => throw new NotSupportedException();

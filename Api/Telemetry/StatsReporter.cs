@@ -1,0 +1,22 @@
+using Navigator.Api.Pipeline;
+using Navigator.Grains.Stats;
+
+namespace Navigator.Api.Telemetry;
+
+/// <summary>
+/// Counts every request's outcome, latency, tokens and cost per minute and provider on this replica, and sends
+/// them to the hour's <see cref="IGatewayStatsGrain"/> once a second, for <c>GET /admin/stats</c>.
+/// </summary>
+public sealed class StatsReporter(IGrainFactory grains, BudgetLeases leases, ILogger<StatsReporter> logger)
+    : BatchReporter<StatsSlot, StatsFigures>(leases, logger)
+{
+    public void Record(RequestTelemetry request)
+    {
+        var slot = StatsSlot.Of(request.Timestamp, request.Provider);
+        Add(slot.Hour, slot, f => f.AddRequest(
+            request.Outcome.Label(), request.LatencyMs, request.InputTokens, request.OutputTokens, request.CostUsd, request.Cached, request.Failover));
+    }
+
+    protected override Task SendAsync(string grainKey, string replicaId, long sequence, IReadOnlyDictionary<StatsSlot, StatsFigures> items) =>
+        grains.GetGrain<IGatewayStatsGrain>(grainKey).RecordAsync(new StatsBatch(replicaId, sequence, items));
+}

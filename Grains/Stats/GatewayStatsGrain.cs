@@ -1,0 +1,73 @@
+namespace Navigator.Grains.Stats;
+
+[GenerateSerializer, Alias("Navigator.GatewayStatsState")]
+public sealed class GatewayStatsState
+{
+    /// <summary>Figures per minute and provider: at most 60 minutes times the providers (and <c>none</c>).</summary>
+    [Id(0)] public Dictionary<StatsSlot, StatsFigures> Slots { get; set; } = [];
+
+    /// <summary>The last batch stored from each replica that reported this hour.</summary>
+    [Id(1)] public Dictionary<string, long> Reports { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>
+/// One UTC hour of request statistics (key: <c>yyyy-MM-ddTHH</c>), summed over the API replicas. State is
+/// bounded by the hour's minutes, the providers and the replicas that reported in it; it is stored as a blob
+/// with every batch, before the batch is acknowledged.
+/// </summary>
+public sealed class GatewayStatsGrain(
+    [PersistentState("stats", "ledger")] IPersistentState<GatewayStatsState> state) : Grain, IGatewayStatsGrain
+{
+    public async Task RecordAsync(StatsBatch batch)
+    {
+        if (state.State.Reports.TryGetValue(batch.ReplicaId, out var last) && batch.Sequence <= last)
+        {
+            return;
+        }
+
+        var hour = this.GetPrimaryKeyString();
+        foreach (var (slot, figures) in batch.Slots)
+        {
+            if (slot.Hour != hour)
+            {
+                continue; // a replica's bug, not this hour's figures
+            }
+
+            if (!state.State.Slots.TryGetValue(slot, out var stored))
+            {
+                state.State.Slots[slot] = stored = new StatsFigures();
+            }
+
+            stored.Merge(figures);
+        }
+
+        state.State.Reports[batch.ReplicaId] = batch.Sequence;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Not stored: go back to what storage holds, so the replica's retry of this batch counts it once.
+            await state.ReadStateAsync();
+            throw;
+        }
+    }
+
+    public Task<StatsView> QueryAsync(DateTimeOffset since)
+    {
+        var from = StatsSlot.Of(since, null).Minute;
+        var providers = new Dictionary<string, StatsFigures>(StringComparer.Ordinal);
+        foreach (var (slot, figures) in state.State.Slots.Where(s => s.Key.Minute >= from))
+        {
+            if (!providers.TryGetValue(slot.Provider, out var sum))
+            {
+                providers[slot.Provider] = sum = new StatsFigures();
+            }
+
+            sum.Merge(figures);
+        }
+
+        return Task.FromResult(new StatsView(providers, [.. state.State.Reports.Keys]));
+    }
+}
