@@ -59,17 +59,8 @@ public sealed class ApiProcess : ServiceProcess
     /// <summary>Api/bin/{configuration}/net10.0/Navigator.Api.dll, built with the rest of the solution.</summary>
     internal static string ApiDll()
     {
-        var here = new DirectoryInfo(AppContext.BaseDirectory);
-        var configuration = here.Parent!.Name; // .../bin/{configuration}/net10.0/
-        for (var dir = here; dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Navigator.sln")))
-            {
-                var dll = Path.Combine(dir.FullName, "Api", "bin", configuration, "net10.0", "Navigator.Api.dll");
-                return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the solution first; the API is not built.", dll);
-            }
-        }
-
-        throw new DirectoryNotFoundException("Navigator.sln was not found above the test's folder.");
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // .../bin/{configuration}/net10.0/
+        var dll = Path.Combine(Repository.Root, "Api", "bin", configuration, "net10.0", "Navigator.Api.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException("Build the solution first; the API is not built.", dll);
     }
 }

@@ -1,0 +1,3 @@
+using Navigator.Demo;
+
+return await DemoProgram.RunAsync(args);
