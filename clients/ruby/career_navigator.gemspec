@@ -16,5 +16,5 @@ Gem::Specification.new do |spec|
 
   # The suite runs on Debian bookworm's ruby-faraday (1.1.0); the client uses only Faraday API that 2.x kept.
   spec.add_dependency "faraday", ">= 1.0", "< 3"
-  spec.add_development_dependency "minitest", ">= 5.0"
+  spec.add_development_dependency "minitest", "~> 5.0"
 end

@@ -57,10 +57,18 @@ class RetryTest < LiveTest
 
   def test_a_rate_limited_call_waits_for_its_bucket_and_succeeds
     key = rate_limited_key!
-    drained = drain_bucket(client(client_key: key))
     requests = []
     result = nil
-    took = elapsed { result = recommend(recording_client(requests, client_key: key, max_retry_time: 4)) }
+    took = nil
+    drained = nil
+    # The bucket refills once a second: should it refill between the drain and the call, the call is
+    # served at once and shows no retry, so drain and call again.
+    3.times do
+      drained = drain_bucket(client(client_key: key))
+      requests.clear
+      took = elapsed { result = recommend(recording_client(requests, client_key: key, max_retry_time: 4)) }
+      break if requests.size >= 2
+    end
 
     assert_instance_of CareerNavigator::RecommendationResult, result
     assert_operator requests.size, :>=, 2
