@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Compliance.Redaction;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -49,6 +50,8 @@ public static partial class CareerPathsApi
         GatewayMetrics metrics,
         ExperimentReporter experiments,
         StatsReporter stats,
+        UserPseudonyms pseudonyms,
+        IRedactorProvider redactors,
         RequestIds ids,
         AnswerJudge judge,
         IOptionsMonitor<RequestOptions> options,
@@ -80,7 +83,8 @@ public static partial class CareerPathsApi
         // The one place the request's line is made: the response's meta.latencyMs is the same number.
         void Record(Ending e)
         {
-            var telemetry = RequestTelemetry.Of(timestamp, e.RequestId ?? requestId, e.UserId, e.Status, e.Result, e.Error, e.LatencyMs, e.Outcome);
+            var error = e.Error is null ? null : redactors.TextRedactor().Redact(e.Error);
+            var telemetry = RequestTelemetry.Of(timestamp, e.RequestId ?? requestId, pseudonyms.Of(e.UserId), e.Status, e.Result, error, e.LatencyMs, e.Outcome);
             telemetryLog.Write(telemetry);
             metrics.RecordRequest(telemetry);
             experiments.Record(telemetry, e.Quality);

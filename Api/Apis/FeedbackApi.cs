@@ -78,7 +78,7 @@ public static partial class FeedbackApi
         message, statusCode: StatusCodes.Status400BadRequest, title: "The request is not valid", type: Problems.Validation,
         extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
 
-    // Comments are kept in the logs, not in grain state, so ratings stay small.
+    // Comments are kept in the logs, not in grain state, so ratings stay small; emails and phone numbers in them are redacted.
     [LoggerMessage(Level = LogLevel.Information, Message = "Feedback {Rating} on {RequestId}: {Comment}")]
-    private static partial void LogComment(ILogger logger, string requestId, string rating, string comment);
+    internal static partial void LogComment(ILogger logger, string requestId, string rating, [PersonalText] string comment);
 }

@@ -59,8 +59,21 @@ public static class ApiHostingExtensions
                 o.Anthropic.ApiKey = cfg["ANTHROPIC_API_KEY"] is { Length: > 0 } anthropicKey ? anthropicKey : o.Anthropic.ApiKey;
                 o.Anthropic.BaseUrl = cfg["ANTHROPIC_BASE_URL"] is { Length: > 0 } anthropicUrl ? anthropicUrl : o.Anthropic.BaseUrl;
             });
-        services.AddOptions<TelemetryLogOptions>().Configure<IConfiguration>((o, cfg) =>
-            o.Directory = cfg["Telemetry:Directory"] ?? Path.Combine(DataDirectory(cfg), "telemetry"));
+        services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<TelemetryLogOptions>, TelemetryLogOptionsValidator>();
+        services.AddOptionsWithValidateOnStart<TelemetryLogOptions>()
+            .BindConfiguration(TelemetryLogOptions.Section)
+            .PostConfigure<IConfiguration, IHostEnvironment>((o, cfg, env) =>
+            {
+                o.Directory = cfg["Telemetry:Directory"] ?? Path.Combine(DataDirectory(cfg), "telemetry");
+                o.UserIdKey = cfg["NAVIGATOR_TELEMETRY_KEY"] is { Length: > 0 } key ? key : o.UserIdKey;
+                if (env.IsDevelopment())
+                {
+                    o.UserIdKey ??= TelemetryLogOptions.DevelopmentUserIdKey;
+                }
+            });
+        services.AddSingleton<UserPseudonyms>();
+        services.AddNavigatorRedaction();
+        builder.Logging.EnableRedaction();
 
         builder.UseOrleansClient(client =>
         {

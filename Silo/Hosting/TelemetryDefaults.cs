@@ -7,7 +7,7 @@ namespace Navigator.Hosting;
 
 /// <summary>
 /// The OpenTelemetry set-up the silo and the API share: the service name, Prometheus exposition with
-/// no scrape cache, Orleans' trace sources, and OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+/// no scrape cache, Orleans' trace sources, and OTLP export of metrics, traces and logs when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 /// One file, compiled into both hosts (the API links it), so the two cannot drift.
 /// </summary>
 public static class TelemetryDefaults
@@ -31,7 +31,8 @@ public static class TelemetryDefaults
             .WithTracing(t => tracing(t.AddSource(OrleansTraceSources)));
         if (!string.IsNullOrEmpty(config["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            telemetry.UseOtlpExporter();
+            // Logs too (the API's request lines among them, with Telemetry:Otlp); without an endpoint no log goes through OpenTelemetry.
+            telemetry.WithLogging().UseOtlpExporter();
         }
 
         return telemetry;

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Navigator.Api.Pipeline;
+using Navigator.Api.Telemetry;
 using Navigator.FakeUpstream;
 using Navigator.Testing;
 
@@ -414,7 +415,8 @@ public sealed class ProviderFailoverTests : RestoringTests
             provider = "anthropic",
         }));
 
-        var line = (await TelemetryFiles.WaitForAsync(replica.DataDirectory, n => n["userId"]?.GetValue<string>() == user))[0];
+        var hash = UserPseudonyms.Of(System.Text.Encoding.UTF8.GetBytes(TelemetryLogOptions.DevelopmentUserIdKey), user);
+        var line = (await TelemetryFiles.WaitForAsync(replica.DataDirectory, n => n["userIdHash"]?.GetValue<string>() == hash))[0];
         Assert.Equal("client_closed", line["outcome"]!.GetValue<string>());
         Assert.Equal(499, line["status"]!.GetValue<int>());
         Assert.True(line["outputTokens"]!.GetValue<int>() > 0);

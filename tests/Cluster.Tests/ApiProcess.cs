@@ -20,7 +20,7 @@ public sealed class ApiProcess : ServiceProcess
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
 
     /// <summary>Starts an API process and waits until it is ready, or only live with <paramref name="waitForReady"/> false.</summary>
-    public static async Task<ApiProcess> StartAsync(string clusterId, string serviceId, bool waitForReady = true)
+    public static async Task<ApiProcess> StartAsync(string clusterId, string serviceId, bool waitForReady = true, IReadOnlyDictionary<string, string>? settings = null)
     {
         var dll = ApiDll();
         var api = new ApiProcess(TestStorage.FreePort(), Path.Combine(Path.GetTempPath(), $"navigator-api-process-{Guid.NewGuid():N}"));
@@ -43,6 +43,11 @@ public sealed class ApiProcess : ServiceProcess
                 ["providers__openai__simulated__latencyJitterMs"] = "5",
             },
         };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         await api.StartAsync(start, new Uri(api.BaseAddress, waitForReady ? "/health/ready" : "/health/live"), "API", TimeSpan.FromSeconds(60));
         return api;
     }

@@ -13,9 +13,10 @@ public sealed class StartupRefusalTests
     [InlineData(null, null, "NAVIGATOR_CLIENT_KEY")]
     [InlineData("dev-client-key", "dev-admin-key", "NAVIGATOR_CLIENT_KEY (Auth:ClientKey) is the development default")]
     [InlineData("0123456789abcdef0123456789abcdef-same", "0123456789abcdef0123456789abcdef-same", "A client key equals an admin key")]
-    public async Task The_api_exits_and_names_the_setting(string? clientKey, string? adminKey, string message)
+    [InlineData("0123456789abcdef0123456789abcdef-client", "0123456789abcdef0123456789abcdef-admin", "NAVIGATOR_TELEMETRY_KEY (Telemetry:UserIdKey) must be a secret", "")]
+    public async Task The_api_exits_and_names_the_setting(string? clientKey, string? adminKey, string message, string? telemetryKey = null)
     {
-        var (exitCode, output) = await RunApiAsync(clientKey, adminKey, TimeSpan.FromSeconds(60));
+        var (exitCode, output) = await RunApiAsync(clientKey, adminKey, TimeSpan.FromSeconds(60), telemetryKey: telemetryKey);
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains(message, output, StringComparison.Ordinal);
@@ -32,7 +33,8 @@ public sealed class StartupRefusalTests
     }
 
     /// <summary>Runs the API in Production; returns its exit code (null if it was still running after <paramref name="patience"/>) and output.</summary>
-    private static async Task<(int? ExitCode, string Output)> RunApiAsync(string? clientKey, string? adminKey, TimeSpan patience, bool untilLive = false)
+    private static async Task<(int? ExitCode, string Output)> RunApiAsync(
+        string? clientKey, string? adminKey, TimeSpan patience, bool untilLive = false, string? telemetryKey = null)
     {
         var port = TestStorage.FreePort();
         var data = Directory.CreateTempSubdirectory("navigator-refusal-").FullName;
@@ -50,6 +52,7 @@ public sealed class StartupRefusalTests
                 ["NAVIGATOR_DATA_DIR"] = data,
                 ["NAVIGATOR_CLIENT_KEY"] = clientKey ?? "",
                 ["NAVIGATOR_ADMIN_KEY"] = adminKey ?? "",
+                ["NAVIGATOR_TELEMETRY_KEY"] = telemetryKey ?? Strong.Replace('s', 't'),
             },
         };
         using var process = Process.Start(start)!;
