@@ -77,7 +77,15 @@ public sealed partial class FeatureConfigValidator(ISeedSource seed)
 
             if (TemplateVariables.TryGetVariables(text, out var variables, out var error))
             {
-                used.UnionWith(variables);
+                if (kind == "system" && variables.Count > 0)
+                {
+                    // Published before the rule below: still never rendered, so its variables would reach the model as written.
+                    problems.Add(new ValidationError("/prompts/system", SystemPromptUsesVariables(version, variables)));
+                }
+                else
+                {
+                    used.UnionWith(variables);
+                }
             }
             else
             {
@@ -130,6 +138,10 @@ public sealed partial class FeatureConfigValidator(ISeedSource seed)
         {
             errors.Add(new ValidationError("/text", $"Not a valid Liquid template: {error}"));
         }
+        else if (kind == "system" && variables.Count > 0)
+        {
+            errors.Add(new ValidationError("/text", SystemPromptUsesVariables(version, variables)));
+        }
         else if (TemplateVariables.TrialRender(text, variables) is { } broken)
         {
             errors.Add(new ValidationError("/text", $"The template is refused: {broken}."));
@@ -137,4 +149,9 @@ public sealed partial class FeatureConfigValidator(ISeedSource seed)
 
         return errors;
     }
+
+    /// <summary>The system prompt is sent to the model as written, never rendered: a variable in it would never be filled in.</summary>
+    private static string SystemPromptUsesVariables(string version, IEnumerable<string> variables) =>
+        $"System prompt {version} uses variables ({string.Join(", ", variables.Order(StringComparer.Ordinal))}), but a system prompt is sent as written, "
+        + "not rendered: put per-request text in the user prompt.";
 }

@@ -107,6 +107,11 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
             Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/text" && e["message"]!.GetValue<string>().Contains("refused", StringComparison.Ordinal));
         }
 
+        // A system prompt is sent as written: one with a variable is refused rather than sent with "{{ user_profile }}" in it.
+        var systemWithVariable = await admin.PostAsJsonAsync($"/admin/features/{Feature}/prompts/system/v9.7", new { text = "You advise {{ user_profile }}." });
+        problem = await ProblemAssert.ReadAsync(systemWithVariable, HttpStatusCode.UnprocessableEntity);
+        Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/text" && e["message"]!.GetValue<string>().Contains("not rendered", StringComparison.Ordinal));
+
         var longReason = new string('r', 201);
         await ProblemAssert.ReadAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2", reason = longReason }), HttpStatusCode.BadRequest);
         await ProblemAssert.ReadAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/activate", new { version = "1.2.2", reason = longReason }), HttpStatusCode.BadRequest);

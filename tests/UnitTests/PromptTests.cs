@@ -1,5 +1,6 @@
 using Navigator.Api.Pipeline;
 using Navigator.Grains.PromptConfig;
+using Navigator.Testing;
 
 namespace Navigator.UnitTests;
 
@@ -81,5 +82,25 @@ public sealed class PromptTests
         Assert.Contains("steps", Navigator.Grains.PromptConfig.TemplateVariables.TrialRender("{% for i in (1..9000) %}{% for j in (1..9000) %}x{% endfor %}{% endfor %}", new HashSet<string>()), StringComparison.Ordinal);
         Assert.Null(Navigator.Grains.PromptConfig.TemplateVariables.TrialRender("{% for i in (1..3) %}{{ user_profile }}{% endfor %}", new HashSet<string> { "user_profile" }));
         Assert.Equal("xxx", renderer.Render("{% for i in (1..3) %}x{% endfor %}", new Dictionary<string, object?>()));
+    }
+
+    [Fact]
+    public void A_system_prompt_with_variables_is_refused_and_one_published_before_the_rule_blocks_its_feature()
+    {
+        var refused = Assert.Single(Navigator.Grains.PromptConfig.FeatureConfigValidator.ValidatePrompt("system", "v9.0", "You advise {{ user_profile }} on {{ job_market_data }}."));
+        Assert.Equal("/text", refused.Pointer);
+        Assert.Contains("job_market_data, user_profile", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(Navigator.Grains.PromptConfig.FeatureConfigValidator.ValidatePrompt("user", "v9.0", "Advise {{ user_profile }}."));
+        Assert.Empty(Navigator.Grains.PromptConfig.FeatureConfigValidator.ValidatePrompt("system", "v9.0", "You are a careful career advisor."));
+
+        var prompts = new Dictionary<string, string>
+        {
+            [Navigator.Grains.PromptConfig.PromptKey.For("system", "v9.0")] = "You advise {{ user_profile }}.",
+            [Navigator.Grains.PromptConfig.PromptKey.For("user", "v9.0")] = "{{ user_profile }} {{ job_market_data }} {{ recommendation_count }}",
+        };
+        var (document, errors) = new FeatureConfigValidator(new Navigator.Grains.Seed.FileSeedSource(Microsoft.Extensions.Options.Options.Create(new Navigator.Grains.Seed.SeedOptions()))).Validate(
+            "career_path_navigator", FeatureDocuments.Make("career_path_navigator", "9.0.0", system: "v9.0", user: "v9.0"), prompts);
+        Assert.Null(document);
+        Assert.Contains(errors, e => e.Pointer == "/prompts/system" && e.Message.Contains("not rendered", StringComparison.Ordinal));
     }
 }
