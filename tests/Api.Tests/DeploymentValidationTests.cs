@@ -21,6 +21,10 @@ public sealed class DeploymentValidationTests(ApiFixture fixture)
         await AssertPassesAsync("node", "--test", "tools/validate/");
 
     [Fact]
+    public async Task The_architecture_diagram_is_the_rendering_of_its_source() =>
+        await AssertPassesAsync("bash", "tools/docs/diagram.sh", "--check");
+
+    [Fact]
     public async Task The_alert_rules_pass_promtool_and_their_unit_tests() =>
         await AssertPassesAsync("bash", "tools/validate/promtool.sh");
 
