@@ -84,7 +84,7 @@ public static partial class CareerPathsApi
         void Record(Ending e)
         {
             var error = e.Error is null ? null : redactors.TextRedactor().Redact(e.Error);
-            var telemetry = RequestTelemetry.Of(timestamp, e.RequestId ?? requestId, pseudonyms.Of(e.UserId), e.Status, e.Result, error, e.LatencyMs, e.Outcome);
+            var telemetry = RequestTelemetry.Of(timestamp, e.RequestId ?? requestId, http.User.Identity?.Name, pseudonyms.Of(e.UserId), e.Status, e.Result, error, e.LatencyMs, e.Outcome);
             telemetryLog.Write(telemetry);
             metrics.RecordRequest(telemetry);
             experiments.Record(telemetry, e.Quality);
@@ -187,7 +187,7 @@ public static partial class CareerPathsApi
             case var ex when Problems.IsClusterUnavailable(ex):
                 Problems.SetRetryAfter(http, Problems.ClusterRetryAfter);
                 return (RequestOutcome.ClusterUnavailable, StatusCodes.Status503ServiceUnavailable, Problems.ClusterUnavailable, "Cluster unavailable",
-                    "The gateway's cluster could not be reached; nothing was charged. Retry after the time in Retry-After.");
+                    "The gateway's cluster or its storage did not answer in time; nothing was charged. Retry after the time in Retry-After.");
             default:
                 return (RequestOutcome.Error, StatusCodes.Status500InternalServerError, Problems.Internal, "Internal error",
                     "The gateway failed unexpectedly; the request id identifies it in the logs.");

@@ -11,6 +11,11 @@ namespace Navigator.Api.Pipeline;
 /// lease's grain learns of both in the replica's next report. A bill above the reservation is still
 /// charged in full, and counted (see <see cref="ReservationMargins"/>).
 /// </summary>
+/// <remarks>
+/// What cannot be known is charged at its upper bound, the reservation: an attempt cut off by its timeout or
+/// the deadline (the provider may go on generating, and bills what it generates), and an answer that reports
+/// no usage, or only part of it. So the ledger may overstate a month's spend, never understate it.
+/// </remarks>
 public sealed class BudgetChatClient(
     IChatClient inner,
     BudgetLeases leases,
@@ -32,7 +37,7 @@ public sealed class BudgetChatClient(
         try
         {
             var response = await base.GetResponseAsync(messages, options, cancellationToken);
-            actual = CostOf(price, response, context.InputTokens);
+            actual = CostOf(price, response, reserved);
             if (actual > reserved)
             {
                 margins.Underreserved(provider, model, reserved, actual, context.InputTokens, response.Usage?.InputTokenCount ?? context.InputTokens);
@@ -44,10 +49,16 @@ public sealed class BudgetChatClient(
         catch (ProviderCallException ex)
         {
             actual = ex.Response is { } paid
-                ? CostOf(price, paid, context.InputTokens)
-                // Cut off mid-call, the provider may already bill the prompt: charge the input, never nothing.
-                : ex.InnerException is OperationCanceledException ? price.Cost(context.InputTokens, 0) : 0m;
+                ? CostOf(price, paid, reserved)
+                // Cut off mid-call: the provider may bill up to max_tokens. Refused before it ran (an error status): nothing.
+                : ex.InnerException is OperationCanceledException ? reserved : 0m;
             ex.Charge = new GatewayResponse.Charge(model, actual);
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            // Cancelled with no provider error around it (the deadline reached this layer first): as cut off.
+            actual = reserved;
             throw;
         }
         finally
@@ -57,6 +68,7 @@ public sealed class BudgetChatClient(
         }
     }
 
-    private static decimal CostOf(ModelPrice price, ChatResponse response, int estimatedInputTokens) =>
-        price.Cost(response.Usage?.InputTokenCount ?? estimatedInputTokens, response.Usage?.OutputTokenCount ?? 0);
+    /// <summary>The reported usage's cost; without both counts, the reservation (the most the attempt could cost).</summary>
+    private static decimal CostOf(ModelPrice price, ChatResponse response, decimal reserved) =>
+        response.Usage is { InputTokenCount: { } input, OutputTokenCount: { } output } ? price.Cost(input, output) : reserved;
 }

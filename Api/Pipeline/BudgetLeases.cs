@@ -54,7 +54,18 @@ public sealed partial class BudgetLeases(IGrainFactory grains, BudgetMonitor mon
             {
                 // One renewal at a time per month, asking for what every waiting attempt needs; waiters
                 // share it. It is not cancelled with the request, so its grant is never lost.
-                var grant = await RenewAsync(leases, amountUsd).WaitAsync(cancellationToken);
+                LeaseGrant grant;
+                try
+                {
+                    grant = await RenewAsync(leases, amountUsd).WaitAsync(cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // The ledger (its grain, or the storage it writes before it grants) did not answer within the attempt's
+                    // time: the cluster's failure, never the provider's. 503 with Retry-After; nothing was reserved or sent.
+                    throw new TimeoutException($"The {month} budget ledger did not answer in time; nothing was charged.");
+                }
+
                 current = leases.Current;
                 if (current.TryReserve(amountUsd, time.GetUtcNow()))
                 {

@@ -4,12 +4,13 @@ namespace Navigator.Api.Telemetry;
 
 /// <summary>
 /// One JSONL line: what a request asked for, what the gateway did, and what it cost. Built once, when the request ends.
-/// The user appears only as <see cref="UserIdHash"/> (<see cref="UserPseudonyms"/>), and <see cref="Error"/> has emails and phone
+/// <see cref="Client"/> is the name of the client key that called (never the key). The user appears only as <see cref="UserIdHash"/> (<see cref="UserPseudonyms"/>), and <see cref="Error"/> has emails and phone
 /// numbers redacted.
 /// </summary>
 public sealed record RequestTelemetry(
     DateTimeOffset Timestamp,
     string RequestId,
+    string? Client,
     string? UserIdHash,
     int Status,
     RequestOutcome Outcome,
@@ -35,14 +36,14 @@ public sealed record RequestTelemetry(
 {
     /// <summary>The line for a request that ended with <paramref name="status"/>; <paramref name="outcome"/> is what the pipeline did, if it ran.</summary>
     public static RequestTelemetry Of(
-        DateTimeOffset timestamp, string requestId, string? userIdHash, int status, RequestOutcome result, string? error, long latencyMs,
+        DateTimeOffset timestamp, string requestId, string? client, string? userIdHash, int status, RequestOutcome result, string? error, long latencyMs,
         CareerPathOutcome? outcome)
     {
         var snapshot = outcome?.Admission?.Snapshot;
         var assignment = outcome?.Admission?.Assignment;
         var attempts = outcome?.Attempts ?? [];
         return new RequestTelemetry(
-            timestamp, requestId, userIdHash, status, result, error,
+            timestamp, requestId, client, userIdHash, status, result, error,
             snapshot?.FeatureVersion, snapshot?.SystemPromptVersion, snapshot?.UserPromptVersion,
             assignment?.ExperimentId, assignment?.VariantId,
             outcome?.Provider, outcome?.Model,

@@ -49,6 +49,8 @@ public sealed class TelemetryPrivacyTests(ApiFixture fixture)
         var line = (await TelemetryFiles.WaitForAsync(fixture.Replicas[0].DataDirectory, n => n["requestId"]?.GetValue<string>() == requestId))[0];
         Assert.Equal(UserPseudonyms.Of(Encoding.UTF8.GetBytes(TelemetryLogOptions.DevelopmentUserIdKey), user), line["userIdHash"]!.GetValue<string>());
         Assert.DoesNotContain(user, line.ToJsonString(), StringComparison.Ordinal);
+        Assert.Equal("client", line["client"]!.GetValue<string>()); // the client key's name, never the key
+        Assert.DoesNotContain(ApiReplica.ClientKey, line.ToJsonString(), StringComparison.Ordinal);
         Assert.Contains(seen, s => s.StartsWith("http.", StringComparison.Ordinal)); // the request was traced
         Assert.DoesNotContain(seen, s => s.Contains(user, StringComparison.Ordinal));
     }

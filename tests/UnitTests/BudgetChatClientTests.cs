@@ -42,13 +42,13 @@ public sealed class BudgetChatClientTests
     }
 
     [Fact]
-    public async Task An_answer_without_usage_is_charged_the_estimated_input_and_no_output()
+    public async Task An_answer_without_usage_or_with_part_of_it_is_charged_its_whole_reservation()
     {
-        var (client, _, _) = Build(_ => new ChatResponse(new ChatMessage(ChatRole.Assistant, "{}")));
+        var (none, _, _) = Build(_ => new ChatResponse(new ChatMessage(ChatRole.Assistant, "{}")));
+        var (inputOnly, _, _) = Build(_ => new ChatResponse(new ChatMessage(ChatRole.Assistant, "{}")) { Usage = new UsageDetails { InputTokenCount = 900 } });
 
-        var response = await client.GetResponseAsync([], Options());
-
-        Assert.Equal(Cost(1000, 0), response.GetCharge()!.CostUsd);
+        Assert.Equal(Reservation, (await none.GetResponseAsync([], Options())).GetCharge()!.CostUsd);
+        Assert.Equal(Reservation, (await inputOnly.GetResponseAsync([], Options())).GetCharge()!.CostUsd);
     }
 
     [Fact]
@@ -67,15 +67,25 @@ public sealed class BudgetChatClientTests
     [Fact]
     public async Task A_failed_attempt_is_charged_what_the_provider_may_bill()
     {
-        // Cut off mid-call: the prompt may already be billed. A paid but malformed answer: its usage.
-        // Refused before it ran (an error status): nothing.
+        // Cut off mid-call: the provider may bill up to max_tokens, so the whole reservation. A paid but malformed
+        // answer: its usage. Refused before it ran (an error status): nothing.
         var cutOff = await FailAsync(new ProviderCallException(ProviderCallKind.Timeout, null, null, new OperationCanceledException()));
         var malformed = await FailAsync(new ProviderCallException(ProviderCallKind.MalformedResponse, null, Answer(input: 800, output: 40), new FormatException()));
         var refused = await FailAsync(new ProviderCallException(ProviderCallKind.ServerError, null, null, new HttpRequestException()));
 
-        Assert.Equal(new GatewayResponse.Charge("gpt-4o", Cost(1000, 0)), cutOff);
+        Assert.Equal(new GatewayResponse.Charge("gpt-4o", Reservation), cutOff);
         Assert.Equal(new GatewayResponse.Charge("gpt-4o", Cost(800, 40)), malformed);
         Assert.Equal(new GatewayResponse.Charge("gpt-4o", 0m), refused);
+    }
+
+    [Fact]
+    public async Task A_cancellation_that_reaches_the_budget_layer_bare_is_charged_the_reservation()
+    {
+        var (client, ledger, leases) = Build(_ => throw new OperationCanceledException());
+
+        await Assert.ThrowsAsync<OperationCanceledException>(() => client.GetResponseAsync([], Options()));
+        await leases.RefreshAsync(Month);
+        Assert.Equal(Reservation, ledger.State.SpentUsd);
     }
 
     [Fact]

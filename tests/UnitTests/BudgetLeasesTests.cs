@@ -79,15 +79,18 @@ public sealed class BudgetLeasesTests
     }
 
     [Fact]
-    public async Task A_cancelled_wait_leaves_its_renewal_running_and_the_grant_on_the_lease()
+    public async Task A_cancelled_wait_is_the_cluster_s_failure_and_leaves_its_renewal_running_and_the_grant_on_the_lease()
     {
         var r = new Replica();
         using var cancel = new CancellationTokenSource();
-        r.Ledger.HoldAnswers();
+        r.Ledger.HoldAnswers(); // its storage write hangs
         var waiting = r.Leases.ReserveAsync(Month, 1m, cancel.Token).AsTask();
 
         await cancel.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        // The attempt's time ran out waiting for the ledger: 503 cluster-unavailable with Retry-After, never a 500.
+        var failure = await Assert.ThrowsAsync<TimeoutException>(() => waiting);
+        Assert.Contains("budget ledger did not answer in time", failure.Message, StringComparison.Ordinal);
+        Assert.True(Navigator.Api.Apis.Problems.IsClusterUnavailable(failure));
         r.Ledger.ReleaseAnswers();
         var hold = await r.ReserveAsync(1m);
 

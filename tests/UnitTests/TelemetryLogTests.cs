@@ -182,7 +182,7 @@ public sealed class TelemetryLogTests : IDisposable
     }
 
     private static RequestTelemetry Line(string requestId, DateTimeOffset at) =>
-        new(at, requestId, "0123456789abcdef0123456789abcdef", 200, RequestOutcome.Success, null, "1.2.3", "v2.1", "v1.5", null, null, "openai", "gpt-4o",
+        new(at, requestId, "client", "0123456789abcdef0123456789abcdef", 200, RequestOutcome.Success, null, "1.2.3", "v2.1", "v1.5", null, null, "openai", "gpt-4o",
             false, false, false, false, false, 800, 360, 270, 0.0036m, 120, []);
 
     private static async Task WaitForAsync(Func<bool> condition)
