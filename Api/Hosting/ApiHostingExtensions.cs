@@ -73,7 +73,6 @@ public static class ApiHostingExtensions
             });
         services.AddSingleton<UserPseudonyms>();
         services.AddNavigatorRedaction();
-        builder.Logging.EnableRedaction();
 
         builder.UseOrleansClient(client =>
         {

@@ -13,17 +13,13 @@ public static class PersonalData
     /// <summary>Free text a user wrote (a feedback comment, an error that quotes input): may hold emails and phone numbers.</summary>
     public static DataClassification Text { get; } = new("Navigator", "PersonalText");
 
-    /// <summary>Registers the redactor of <see cref="Text"/>; logs redact parameters marked <see cref="PersonalTextAttribute"/>.</summary>
+    /// <summary>Registers the redactor of <see cref="Text"/>.</summary>
     public static IServiceCollection AddNavigatorRedaction(this IServiceCollection services) =>
         services.AddRedaction(r => r.SetRedactor<EmailAndPhoneRedactor>(new DataClassificationSet(Text)));
 
     /// <summary>The redactor for free text.</summary>
     public static Redactor TextRedactor(this IRedactorProvider redactors) => redactors.GetRedactor(new DataClassificationSet(Text));
 }
-
-/// <summary>Marks a log parameter as <see cref="PersonalData.Text"/>.</summary>
-[AttributeUsage(AttributeTargets.Parameter | AttributeTargets.Property | AttributeTargets.Field)]
-public sealed class PersonalTextAttribute() : DataClassificationAttribute(PersonalData.Text);
 
 /// <summary>Replaces email addresses with <c>[email]</c> and phone numbers with <c>[phone]</c>, and keeps the rest of the text.</summary>
 public sealed partial class EmailAndPhoneRedactor : Redactor

@@ -138,17 +138,13 @@ public sealed class TelemetryLogTests : IDisposable
     [Fact]
     public void A_feedback_comment_is_logged_with_emails_and_phone_numbers_redacted()
     {
-        using var services = new ServiceCollection()
-            .AddNavigatorRedaction()
-            .AddLogging(b => b.EnableRedaction().AddFakeLogging())
-            .BuildServiceProvider();
+        using var services = new ServiceCollection().AddNavigatorRedaction().AddLogging(b => b.AddFakeLogging()).BuildServiceProvider();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("feedback");
 
-        FeedbackApi.LogComment(logger, "req_1", "down", "wrong salary; reach me at jane@example.com or 555-123-4567");
+        FeedbackApi.LogComment(logger, services.GetRequiredService<IRedactorProvider>(), "req_1", "down", "wrong salary; reach me at jane@example.com or 555-123-4567");
 
         var record = Assert.Single(services.GetRequiredService<FakeLogCollector>().GetSnapshot());
-        Assert.Contains("reach me at [email] or [phone]", record.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("jane@example.com", record.Message, StringComparison.Ordinal);
+        Assert.Equal("Feedback down on req_1: wrong salary; reach me at [email] or [phone]", record.Message);
     }
 
     [Theory]
