@@ -13,9 +13,13 @@ namespace Navigator.Api.Apis;
 
 public static partial class CareerPathsApi
 {
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    // A key given twice is refused, not resolved to its last value: the two may have been meant differently.
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web) { AllowDuplicateProperties = false };
 
     public const int MaxUserIdLength = 128;
+
+    /// <summary>The career-path endpoint's path: it reads and checks its own body (size, UTF-8, JSON).</summary>
+    public const string Path = "/v1/career-paths";
     public const int MaxTextLength = Grains.PromptConfig.PromptLimits.MaxInputLength;
 
     /// <summary>The status recorded (never sent) when the client hung up before the answer, as nginx does.</summary>
@@ -219,6 +223,11 @@ public static partial class CareerPathsApi
             return (null, Invalid("The request body is empty; send a JSON object."));
         }
 
+        if (Hosting.JsonBodyGuard.Check(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } malformed)
+        {
+            return (null, Invalid(malformed));
+        }
+
         CareerPathRequest? body;
         try
         {
@@ -269,7 +278,35 @@ public static partial class CareerPathsApi
             {
                 errors[name] = [$"At most {maxLength} characters."];
             }
+            else if (!IsPlainText(value))
+            {
+                errors[name] = ["Contains a control character (such as NUL) or an unpaired surrogate: send plain text."];
+            }
         }
+    }
+
+    /// <summary>Text a prompt may carry: no control characters but tab and line breaks, and no unpaired UTF-16 surrogate.</summary>
+    internal static bool IsPlainText(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (char.IsControl(c) && c is not ('\t' or '\n' or '\r'))
+            {
+                return false;
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static ProblemHttpResult Invalid(string detail) => Problems.Invalid(detail);

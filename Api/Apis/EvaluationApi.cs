@@ -69,6 +69,11 @@ public static class EvaluationApi
             return Problems.Invalid($"'userProfile' and 'jobMarketData' are at most {CareerPathsApi.MaxTextLength} characters.");
         }
 
+        if (!CareerPathsApi.IsPlainText(body.UserProfile) || !CareerPathsApi.IsPlainText(body.JobMarketData))
+        {
+            return Problems.Invalid("'userProfile' and 'jobMarketData' must be plain text: no control character (such as NUL) and no unpaired surrogate.");
+        }
+
         if (body.Provider is { } named && !ProviderNames.IsKnown(named))
         {
             return Problems.Invalid($"'provider' is one of: {string.Join(", ", ProviderNames.All)}.");

@@ -92,7 +92,12 @@ public static class ApiHostingExtensions
         });
 
         services.AddProblemDetails();
+        // Bodies the admin and feedback endpoints bind: a key given twice is a 400, never "the last one wins".
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.AllowDuplicateProperties = false);
         services.AddExceptionHandler<ClusterUnavailableHandler>();
+        services.AddExceptionHandler<BadRequestHandler>();
+        // Binding failures throw (BadRequestHandler makes them a 400 problem) in every environment, not only Development.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         // Kestrel listens (and /health/live answers) while the Orleans client is still connecting: the
         // client retries for as long as the silos are away, and the pod is live but not ready meanwhile.
         services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
@@ -157,6 +162,7 @@ public static class ApiHostingExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseJsonBodyGuard();
         app.MapOpenApi();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });

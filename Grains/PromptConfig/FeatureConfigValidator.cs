@@ -38,7 +38,8 @@ public sealed partial class FeatureConfigValidator(ISeedSource seed)
         JsonDocument parsed;
         try
         {
-            parsed = JsonDocument.Parse(json);
+            // A key given twice is refused rather than read as its last value.
+            parsed = JsonDocument.Parse(json, new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException ex)
         {
@@ -47,6 +48,11 @@ public sealed partial class FeatureConfigValidator(ISeedSource seed)
 
         using (parsed)
         {
+            if (UnreadableString(parsed.RootElement) is { } pointer)
+            {
+                return (null, [new ValidationError(pointer, "Not valid JSON text: a string escapes an unpaired UTF-16 surrogate (such as \\ud800).")]);
+            }
+
             var results = _schema.Value.Evaluate(parsed.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
             if (!results.IsValid)
             {
@@ -110,6 +116,65 @@ public sealed partial class FeatureConfigValidator(ISeedSource seed)
         }
 
         return problems.Count == 0 ? (document, []) : (null, problems);
+    }
+
+    /// <summary>
+    /// The JSON pointer of the first property name or string value that cannot be read as text (JSON allows escaping an
+    /// unpaired surrogate; .NET strings refuse it), or null when every string reads.
+    /// </summary>
+    private static string? UnreadableString(JsonElement element, string pointer = "")
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                return Readable(() => element.GetString()) ? null : pointer;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (UnreadableString(item, $"{pointer}/{index++}") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return pointer + "/";
+                    }
+
+                    if (UnreadableString(property.Value, $"{pointer}/{name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal)}") is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
+
+        static bool Readable(Func<string?> read)
+        {
+            try
+            {
+                read();
+                return true;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+        }
     }
 
     /// <summary>Checks a prompt template before it is published.</summary>

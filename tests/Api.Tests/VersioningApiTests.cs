@@ -83,8 +83,9 @@ public sealed class VersioningApiTests(TwoReplicaFixture fixture, Xunit.Abstract
         problem = await ProblemAssert.ReadAsync(extraVariable, HttpStatusCode.UnprocessableEntity);
         Assert.Contains(problem["errors"]!.AsArray(), e => e!["pointer"]!.GetValue<string>() == "/variables");
 
+        // Not JSON at all is malformed (400); JSON that breaks the rules is unprocessable (422, above).
         var notJson = await admin.PostAsync($"/admin/features/{Feature}/versions", Json("{oops"));
-        await ProblemAssert.ReadAsync(notJson, HttpStatusCode.UnprocessableEntity);
+        await ProblemAssert.ReadAsync(notJson, HttpStatusCode.BadRequest);
 
         await ProblemAssert.ReadAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "9.9.9", reason = "typo" }), HttpStatusCode.NotFound);
         await ProblemAssert.ReadAsync(await admin.PostAsJsonAsync($"/admin/features/{Feature}/rollback", new { toVersion = "1.2.2" }), HttpStatusCode.BadRequest);
