@@ -16,6 +16,9 @@ namespace Navigator.Api.Pipeline;
 /// <item>Only a provider's own failure (<see cref="ProviderCallException"/>) moves on; a budget refusal, the deadline or any gateway error ends the request.</item>
 /// <item>When every provider failed and one answered 429 with a Retry-After that still fits the deadline,
 /// that provider is tried once more after waiting.</item>
+/// <item>When the providers tried really failed and one was skipped for a circuit the breaker opened (not an operator's
+/// forceOpen), it gets one last-resort call in the time that remains: a circuit can stay open after its provider
+/// recovered. Its outcome does not move the open breaker.</item>
 /// </list>
 /// Microsoft.Extensions.AI's own FailoverChatClient (10.11) is experimental and knows neither the
 /// request deadline nor a cluster-wide circuit, so the gateway keeps this one.
@@ -68,15 +71,36 @@ public sealed class ProviderFailoverChatClient(
             }
         }
 
+        // Last resort: a provider skipped for its open circuit gets one call when the others really failed in this
+        // request and time remains. Its circuit may be stale (it opened during an outage a minute ago); an operator's
+        // forceOpen is never overridden, and a request that found every circuit open does not call one.
+        if (context.Attempts.Any(a => a.Outcome is not (AttemptOutcome.CircuitOpen or AttemptOutcome.BudgetExhausted))
+            && LastResort(context) is { } lastResort
+            && context.Deadline - time.GetUtcNow() >= MinimumAttemptTime)
+        {
+            var last = await TryProviderAsync(lastResort, messages, options!, context, cancellationToken, lastResort: true);
+            if (last.Response is not null)
+            {
+                return last.Response;
+            }
+        }
+
         throw new NoProviderAvailableException(context.Attempts, circuits.EarliestProbe() ?? DefaultRetryAfter);
     }
 
+    /// <summary>The first provider this request skipped for a circuit the breaker opened (not an operator), if any.</summary>
+    private string? LastResort(GatewayCallContext context) => context.ProviderOrder.FirstOrDefault(provider =>
+        context.Attempts.Any(a => a.Provider == provider && a.Outcome == AttemptOutcome.CircuitOpen)
+        && context.Attempts.All(a => a.Provider != provider || a.Outcome == AttemptOutcome.CircuitOpen)
+        && circuits.Get(provider) is { Mode: CircuitMode.Auto });
+
     private async Task<(ChatResponse? Response, ProviderCallKind? Kind, TimeSpan? RetryAfter)> TryProviderAsync(
-        string provider, IEnumerable<ChatMessage> messages, ChatOptions options, GatewayCallContext context, CancellationToken cancellationToken)
+        string provider, IEnumerable<ChatMessage> messages, ChatOptions options, GatewayCallContext context, CancellationToken cancellationToken,
+        bool lastResort = false)
     {
         var model = context.Settings.Providers[provider];
         var attempt = context.Attempts.Count + 1;
-        var decision = circuits.Decide(provider);
+        var decision = lastResort ? CircuitDecision.Call : circuits.Decide(provider);
         if (decision == CircuitDecision.Skip
             || (decision == CircuitDecision.Probe && !await circuits.TryAcquireProbeAsync(provider, cancellationToken)))
         {

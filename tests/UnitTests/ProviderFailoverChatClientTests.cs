@@ -277,6 +277,38 @@ public sealed class ProviderFailoverChatClientTests
     }
 
     [Fact]
+    public async Task A_provider_skipped_for_its_open_circuit_gets_one_last_resort_call_when_the_other_really_failed()
+    {
+        // Anthropic's circuit is still open from an earlier outage; OpenAI fails now. Anthropic has recovered.
+        var rig = new Rig();
+        rig.Circuits.Apply(Open(Anthropic, rig.Clock.GetUtcNow().AddSeconds(30)));
+        var anthropic = new FakeProvider(_ => Failovers.Answer(Anthropic));
+        var context = rig.Context();
+
+        var response = await rig.AskAsync(rig.Client(new FakeProvider(_ => throw ServerError()), anthropic), context);
+
+        Assert.Equal(Anthropic, response.Text);
+        Assert.Equal(1, anthropic.Calls);
+        Assert.Equal([(1, OpenAI, "gpt-4o", AttemptOutcome.ServerError), (2, Anthropic, "claude", AttemptOutcome.CircuitOpen), (3, Anthropic, "claude", AttemptOutcome.Success)], Summary(context));
+        Assert.Equal(0, rig.Health.Acquired); // not a probe: the open breaker is not asked, and its outcome will not move it
+    }
+
+    [Fact]
+    public async Task An_operators_forceOpen_gets_no_last_resort_call()
+    {
+        var rig = new Rig();
+        rig.Circuits.Apply(Open(Anthropic, rig.Clock.GetUtcNow().AddSeconds(30)) with { Mode = CircuitMode.ForceOpen });
+        var anthropic = new FakeProvider(_ => Failovers.Answer(Anthropic));
+        var context = rig.Context();
+
+        var error = await Assert.ThrowsAsync<NoProviderAvailableException>(() =>
+            rig.AskAsync(rig.Client(new FakeProvider(_ => throw ServerError()), anthropic), context));
+
+        Assert.Equal(0, anthropic.Calls);
+        Assert.Equal([AttemptOutcome.ServerError, AttemptOutcome.CircuitOpen], error.Attempts.Select(a => a.Outcome));
+    }
+
+    [Fact]
     public async Task When_every_provider_failed_and_no_circuit_is_open_the_answer_says_to_come_back_in_five_seconds()
     {
         var rig = new Rig();
