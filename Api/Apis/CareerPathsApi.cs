@@ -223,9 +223,11 @@ public static partial class CareerPathsApi
             return (null, Invalid("The request body is empty; send a JSON object."));
         }
 
-        if (Hosting.JsonBodyGuard.Check(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } malformed)
+        if (!System.Text.Unicode.Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
         {
-            return (null, Invalid(malformed));
+            // The whole body: the JSON reader checks only the strings it decodes. (No second parse for duplicate keys here,
+            // on the request path: the serializer refuses a mapped key given twice, and an unmapped one is never read.)
+            return (null, Invalid("The body is not valid UTF-8."));
         }
 
         CareerPathRequest? body;

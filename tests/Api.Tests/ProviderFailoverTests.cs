@@ -361,6 +361,39 @@ public sealed class ProviderFailoverTests : RestoringTests
     }
 
     [Fact]
+    public async Task Bills_forty_percent_above_the_estimate_under_1000_concurrent_requests_never_take_spend_past_the_limit()
+    {
+        // Both providers report 40% more input tokens than the gateway's o200k count (another tokenizer, or chat overhead).
+        Faults.Set("openai", new Faults { UsageFactor = 1.4 });
+        Faults.Set("anthropic", new Faults { UsageFactor = 1.4 });
+        await using var own = _fixture.InOwnMonth(2);
+        // A worst-case reservation is about $0.009, a served request about $0.004: with 1,000 at once, the reservations
+        // in flight fill this limit long before the charges do, and the rest are refused.
+        const decimal limit = 1.80m;
+        (await own.Admin.PutAsJsonAsync($"/admin/budget/{own.Month}/limit", new { limitUsd = limit, dailyPacingFactor = 0 })).EnsureSuccessStatusCode();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 1000).Select(async i =>
+        {
+            using var response = await own.Client(i % 2).PostAsJsonAsync("/v1/career-paths", new
+            {
+                userId = $"over-{i}",
+                userProfile = "Software Engineer, 5 years, Python/Java, interested in AI/ML",
+                jobMarketData = "AI Engineer: $120k-180k, ML Engineer: $130k-200k",
+                provider = i % 3 == 0 ? "anthropic" : "openai",
+            });
+            return (response.StatusCode, Cost: response.IsSuccessStatusCode ? await BudgetReports.CostOfAsync(response) : 0m);
+        }));
+
+        var served = answers.Count(a => a.StatusCode == HttpStatusCode.OK);
+        var charged = answers.Sum(a => a.Cost);
+        var after = await BudgetReports.WaitForSpentAsync(own.Admin, own.Month, charged);
+        Assert.True(served > 50, $"only {served} served");
+        Assert.All(answers, a => Assert.True(a.StatusCode is HttpStatusCode.OK or HttpStatusCode.TooManyRequests, $"{a.StatusCode}"));
+        Assert.Equal(charged, after.SpentUsd);
+        Assert.True(after.SpentUsd <= limit, $"spent {after.SpentUsd} of {limit}");
+    }
+
+    [Fact]
     public async Task A_provider_billing_more_than_was_reserved_is_charged_its_bill_counted_and_the_margin_rises()
     {
         // The provider bills three times the o200k input count and the whole max_tokens: past any
