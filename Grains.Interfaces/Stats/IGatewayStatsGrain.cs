@@ -18,6 +18,10 @@ public interface IGatewayStatsGrain : IGrainWithStringKey
     /// <summary>Each provider's figures summed over the minutes at or after <paramref name="since"/>, and the replicas that reported this hour.</summary>
     [Alias("Query"), ReadOnly]
     Task<StatsView> QueryAsync(DateTimeOffset since);
+
+    /// <summary>Deletes this hour's stored figures (retention: each hour's grain forgets the hour <see cref="StatsSlot.Retention"/> before it). One-way.</summary>
+    [Alias("Forget"), OneWay]
+    Task ForgetAsync();
 }
 
 /// <summary>One minute of one provider's requests (<c>none</c> for requests refused before a provider was chosen).</summary>
@@ -25,6 +29,9 @@ public interface IGatewayStatsGrain : IGrainWithStringKey
 public readonly record struct StatsSlot([property: Id(0)] DateTime Minute, [property: Id(1)] string Provider)
 {
     public const string NoProvider = "none";
+
+    /// <summary>How long an hour's figures are kept: one day more than <c>GET /admin/stats</c> can ask for.</summary>
+    public static readonly TimeSpan Retention = TimeSpan.FromDays(8);
 
     public static StatsSlot Of(DateTimeOffset at, string? provider)
     {

@@ -4,7 +4,10 @@ using Navigator.Testing;
 
 namespace Navigator.Grains.Tests;
 
-/// <summary>The cluster-wide statistics are durable: a new silo finds each replica's figures exactly, retried batches count once, and circuit trips are kept.</summary>
+/// <summary>
+/// The cluster-wide statistics are durable: a new silo finds each replica's figures exactly, retried batches count once,
+/// circuit trips are kept, and an hour's figures are deleted 8 days later.
+/// </summary>
 public sealed class StatsPersistenceTests
 {
     private static readonly DateTimeOffset Hour = new(2040, 3, 1, 10, 0, 0, TimeSpan.Zero);
@@ -60,6 +63,11 @@ public sealed class StatsPersistenceTests
 
             Assert.Equal(1, await grains.GetGrain<IProviderHealthGrain>("openai").CountTripsAsync(tripsSince));
             Assert.Equal(0, await grains.GetGrain<IProviderHealthGrain>("openai").CountTripsAsync(TestClock.Suite.GetUtcNow().AddMinutes(1)));
+
+            // Retention: the grain of the same hour 8 days later, when it wakes, has this hour's blob deleted.
+            await grains.GetGrain<IGatewayStatsGrain>(StatsSlot.HourKey(Hour + StatsSlot.Retention)).QueryAsync(Hour);
+            await WaitUntilAsync(async () => (await stats.QueryAsync(Hour)).Providers.Count == 0);
+            Assert.Empty((await stats.QueryAsync(Hour)).Replicas);
             await client.StopAsync();
         }
     }

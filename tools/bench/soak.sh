@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Soak on loopback: one silo and one API (the fake upstream behind the real SDKs) under a steady load for a set time
+# (hey, bounded by time). Every 10 s it samples the API's and the silo's RSS and the size of Azurite's data (where the
+# ledger, the stats and every other grain state live), then reports each one's slope over the second half of the run,
+# after warm-up: flat means bounded. Also the request count and every non-200.
+# Usage: tools/bench/soak.sh [minutes=10] [requests-per-second=50]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source tools/dev/services.sh
+
+MINUTES=${1:-10}
+RPS=${2:-50}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/navigator-soak.XXXXXX")
+cleanup() {
+  stop_started
+  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! command -v hey >/dev/null; then
+  echo "Installing hey (Debian package)..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq hey >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq hey >/dev/null; }
+fi
+ensure_azurite_installed
+echo "Building (Release)..."
+dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
+
+BLOB_PORT=$(free_port); TABLE_PORT=$(free_port)
+start_azurite "$WORK/azurite" "$BLOB_PORT" "$TABLE_PORT" "$WORK/azurite.log"
+STARTED+=("$AZURITE_PID")
+export ConnectionStrings__AzureStorage Orleans__ClusterId=soak Orleans__ServiceId="soak-$RANDOM" Logging__LogLevel__Default=Warning
+ConnectionStrings__AzureStorage=$(azurite_connection_string "$BLOB_PORT" "$TABLE_PORT")
+start_fake_upstream "$WORK/upstream.log"
+start_silo_process "$WORK/silo.log"
+SILO_PID=${STARTED[-1]}
+start_api_process "$WORK/api.log" "$WORK/api" "$FAKE_UPSTREAM" clientRateLimits__enabled=false \
+  perUser__requestsPerDay=1000000 perUser__tokensPerDay=1000000000000 experiments__judgeSampleRate=0
+
+rss() { awk '/^VmRSS/ { print int($2 / 1024) }' "/proc/$1/status"; }
+echo "Soak: $(nproc) cores, $MINUTES min at $RPS requests/s (every request calls the fake provider)"
+echo "seconds,api_rss_mb,silo_rss_mb,azurite_data_kb" >"$WORK/samples.csv"
+hey -z "${MINUTES}m" -c 10 -q "$((RPS / 10))" -m POST -T application/json -H 'Authorization: Bearer dev-client-key' -H 'Cache-Control: no-store' \
+  -d '{"userId":"soak-user","userProfile":"Software Engineer, 5 years, Python/Java, interested in AI/ML","jobMarketData":"AI Engineer: $120k-180k, ML Engineer: $130k-200k"}' \
+  "$API_URL/v1/career-paths" >"$WORK/hey.txt" &
+LOAD=$!
+START=$SECONDS
+while kill -0 "$LOAD" 2>/dev/null; do
+  echo "$((SECONDS - START)),$(rss "$API_PID"),$(rss "$SILO_PID"),$(du -sk "$WORK/azurite" | cut -f1)" >>"$WORK/samples.csv"
+  [ $(( (SECONDS - START) % 60 )) -lt 10 ] && echo "  $(tail -1 "$WORK/samples.csv")"
+  sleep 10
+done
+wait "$LOAD" || true
+
+# slope COLUMN: least-squares slope per minute over the second half of the samples.
+slope() {
+  awk -F, -v c="$1" 'NR > 1 { x[NR] = $1; y[NR] = $c; n = NR } END {
+      h = int(n / 2) + 1; k = 0
+      for (i = h; i <= n; i++) { k++; sx += x[i]; sy += y[i]; sxx += x[i] * x[i]; sxy += x[i] * y[i] }
+      d = k * sxx - sx * sx; printf "%.2f per minute (from %s to %s)", d ? 60 * (k * sxy - sx * sy) / d : 0, y[h], y[n] }' "$WORK/samples.csv"
+}
+echo
+grep -E 'Requests/sec|Total:' "$WORK/hey.txt" | sed 's/^ */  /'
+echo "  status codes: $(grep -E '^\s+\[[0-9]+\]' "$WORK/hey.txt" | tr -s ' ' | tr '\n' ';')"
+echo "  API RSS (MB):          $(slope 2)"
+echo "  silo RSS (MB):         $(slope 3)"
+echo "  Azurite data (KB):     $(slope 4)"
+echo "  samples: $(($(wc -l <"$WORK/samples.csv") - 1)), every 10 s"
+# What the grains actually keep: the blobs' own sizes (Azurite's data folder also holds its append-only extent file,
+# which grows with every upload until Azurite's garbage collector compacts it).
+echo "  stored blobs at the end: $(node -e '
+  const db = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const blobs = db.collections.find(c => c.name === "$BLOBS_COLLECTION$").data;
+  console.log(blobs.map(b => `${b.name} ${b.properties.contentLength} B`).join(", "));' "$WORK/azurite/__azurite_db_blob__.json")"
+echo "  table database: $(du -k "$WORK/azurite/__azurite_db_table__.json" | cut -f1) KB"
