@@ -294,6 +294,81 @@ public sealed class ProviderFailoverChatClientTests
     }
 
     [Fact]
+    public async Task The_last_resort_goes_to_a_provider_that_was_only_skipped_never_to_one_that_also_failed()
+    {
+        // OpenAI answers 429 and its circuit opens while the gateway waits out the Retry-After; Anthropic's circuit is
+        // open throughout. OpenAI was really tried, so the last resort is Anthropic's.
+        var rig = new Rig();
+        rig.Circuits.Apply(Open(Anthropic, rig.Clock.GetUtcNow().AddSeconds(30)));
+        var openai = new FakeProvider(_ =>
+        {
+            rig.Circuits.Apply(Open(OpenAI, rig.Clock.GetUtcNow().AddSeconds(30)));
+            throw RateLimited(TimeSpan.FromSeconds(1));
+        });
+        var anthropic = new FakeProvider(_ => Failovers.Answer(Anthropic));
+        var context = rig.Context();
+
+        var call = rig.AskAsync(rig.Client(openai, anthropic), context);
+        rig.Clock.Advance(TimeSpan.FromSeconds(1));
+        var response = await call.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(Anthropic, response.Text);
+        Assert.Equal((1, 1), (openai.Calls, anthropic.Calls));
+        Assert.Equal(
+            [AttemptOutcome.RateLimited, AttemptOutcome.CircuitOpen, AttemptOutcome.CircuitOpen, AttemptOutcome.Success],
+            context.Attempts.Select(a => a.Outcome));
+    }
+
+    [Fact]
+    public async Task A_provider_the_request_never_tried_gets_no_last_resort_call()
+    {
+        // OpenAI is not configured on this gateway (no attempt, no record); Anthropic answers 429 and its circuit opens
+        // before the retry. Nothing was only skipped: no last resort, and no call to a provider this gateway lacks.
+        var rig = new Rig();
+        var anthropic = new FakeProvider(_ =>
+        {
+            rig.Circuits.Apply(Open(Anthropic, rig.Clock.GetUtcNow().AddSeconds(30)));
+            throw RateLimited(TimeSpan.FromSeconds(1));
+        });
+        var context = rig.Context();
+
+        var call = rig.AskAsync(rig.Client(null, anthropic), context);
+        rig.Clock.Advance(TimeSpan.FromSeconds(1));
+        var error = await Assert.ThrowsAsync<NoProviderAvailableException>(() => call.WaitAsync(TimeSpan.FromSeconds(5)));
+
+        Assert.Equal(1, anthropic.Calls);
+        Assert.Equal([AttemptOutcome.RateLimited, AttemptOutcome.CircuitOpen], error.Attempts.Select(a => a.Outcome));
+    }
+
+    [Theory]
+    [InlineData(50, true)]
+    [InlineData(49, false)]
+    public async Task A_last_resort_call_starts_only_with_50_ms_left(int leftMs, bool called)
+    {
+        var rig = new Rig();
+        rig.Circuits.Apply(Open(Anthropic, rig.Clock.GetUtcNow().AddSeconds(30)));
+        var context = rig.Context(TimeSpan.FromSeconds(1));
+        var openai = new FakeProvider(_ =>
+        {
+            // The failed attempt used the deadline up to what is left.
+            rig.Clock.Advance(TimeSpan.FromSeconds(1) - TimeSpan.FromMilliseconds(leftMs));
+            throw ServerError();
+        });
+        var anthropic = new FakeProvider(_ => Failovers.Answer(Anthropic));
+
+        if (called)
+        {
+            Assert.Equal(Anthropic, (await rig.AskAsync(rig.Client(openai, anthropic), context)).Text);
+        }
+        else
+        {
+            await Assert.ThrowsAsync<NoProviderAvailableException>(() => rig.AskAsync(rig.Client(openai, anthropic), context));
+        }
+
+        Assert.Equal(called ? 1 : 0, anthropic.Calls);
+    }
+
+    [Fact]
     public async Task An_operators_forceOpen_gets_no_last_resort_call()
     {
         var rig = new Rig();
