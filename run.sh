@@ -71,6 +71,6 @@ Press Ctrl-C to stop.
 MSG
 
 # Exit (and clean up) as soon as any service dies.
-wait -n "${STARTED[@]}"
+wait -n "${STARTED[@]}" || true # a service that dies with an error status must still get the message below (set -e)
 echo "A service exited unexpectedly; see $DATA_DIR/logs/" >&2
 exit 1
