@@ -12,27 +12,14 @@ cd "$(dirname "$0")/../.."
 source tools/dev/services.sh
 
 RPS=${1:-25}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/navigator-chaos.XXXXXX")
-cleanup() {
-  stop_started
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace chaos
 
-if ! command -v hey >/dev/null; then
-  echo "Installing hey (Debian package)..."
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq hey >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq hey >/dev/null; }
-fi
+ensure_debian_tool hey hey
 ensure_azurite_installed
 echo "Building (Release)..."
 dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
 
-BLOB_PORT=$(free_port); TABLE_PORT=$(free_port)
-start_azurite "$WORK/azurite" "$BLOB_PORT" "$TABLE_PORT" "$WORK/azurite.log"
-STARTED+=("$AZURITE_PID")
-export ConnectionStrings__AzureStorage Orleans__ClusterId=chaos Orleans__ServiceId="chaos-$RANDOM" Logging__LogLevel__Default=Warning
-ConnectionStrings__AzureStorage=$(azurite_connection_string "$BLOB_PORT" "$TABLE_PORT")
+start_bench_storage chaos
 start_fake_upstream "$WORK/upstream.log"
 
 SILOS=()

@@ -11,27 +11,13 @@ source tools/dev/services.sh
 DURATION=${1:-20}
 WORKERS=${2:-10}
 QPS=${3:-5}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/navigator-failover.XXXXXX")
-cleanup() {
-  stop_started
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace failover-bench
 
-if ! command -v hey >/dev/null; then
-  echo "Installing hey (Debian package)..."
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq hey >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq hey >/dev/null; }
-fi
+ensure_debian_tool hey hey
 ensure_azurite_installed
 dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
 
-BLOB_PORT=$(free_port); TABLE_PORT=$(free_port)
-start_azurite "$WORK/azurite" "$BLOB_PORT" "$TABLE_PORT" "$WORK/azurite.log"
-STARTED+=("$AZURITE_PID")
-export ConnectionStrings__AzureStorage Orleans__ClusterId=failover-bench Orleans__ServiceId="failover-bench-$RANDOM"
-ConnectionStrings__AzureStorage=$(azurite_connection_string "$BLOB_PORT" "$TABLE_PORT")
-export Logging__LogLevel__Default=Warning
+start_bench_storage failover-bench
 
 start_fake_upstream "$WORK/upstream.log"
 UPSTREAM=$FAKE_UPSTREAM

@@ -36,11 +36,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if ! command -v wrk >/dev/null; then
-  echo "Installing wrk (Debian package)..."
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null; }
-fi
+ensure_debian_tool wrk wrk
 ensure_azurite_installed
 echo "Installing the peer gateway (@portkey-ai/gateway@1.15.2) into $WORK/portkey..."
 mkdir -p "$WORK/portkey"

@@ -10,27 +10,14 @@ source tools/dev/services.sh
 
 MINUTES=${1:-10}
 RPS=${2:-50}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/navigator-soak.XXXXXX")
-cleanup() {
-  stop_started
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace soak
 
-if ! command -v hey >/dev/null; then
-  echo "Installing hey (Debian package)..."
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq hey >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq hey >/dev/null; }
-fi
+ensure_debian_tool hey hey
 ensure_azurite_installed
 echo "Building (Release)..."
 dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
 
-BLOB_PORT=$(free_port); TABLE_PORT=$(free_port)
-start_azurite "$WORK/azurite" "$BLOB_PORT" "$TABLE_PORT" "$WORK/azurite.log"
-STARTED+=("$AZURITE_PID")
-export ConnectionStrings__AzureStorage Orleans__ClusterId=soak Orleans__ServiceId="soak-$RANDOM" Logging__LogLevel__Default=Warning
-ConnectionStrings__AzureStorage=$(azurite_connection_string "$BLOB_PORT" "$TABLE_PORT")
+start_bench_storage soak
 start_fake_upstream "$WORK/upstream.log"
 start_silo_process "$WORK/silo.log"
 SILO_PID=${STARTED[-1]}

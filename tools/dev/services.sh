@@ -74,6 +74,32 @@ start_silo_process() {
   wait_for_port "$SILO_GATEWAY_PORT" 60 "Silo gateway" "$!"
 }
 
+# bench_workspace NAME: a temporary folder in WORK for a script's data and logs; on exit every service the
+# script started is stopped and the folder removed (kept when KEEP_WORK is set, for a look afterwards).
+bench_workspace() {
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/navigator-$1.XXXXXX")
+  trap 'stop_started; [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
+}
+
+# ensure_debian_tool COMMAND PACKAGE: installs a Debian package (the load generators hey and wrk) when its command is missing.
+ensure_debian_tool() {
+  command -v "$1" >/dev/null && return 0
+  echo "Installing $1 (Debian package $2)..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "$2" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq "$2" >/dev/null; }
+}
+
+# start_bench_storage NAME: Azurite on free loopback ports with its data in $WORK, and the connection string and a fresh
+# cluster identity exported for the silos and API replicas started after it (their logs at Warning).
+start_bench_storage() {
+  local blob table
+  blob=$(free_port); table=$(free_port)
+  start_azurite "$WORK/azurite" "$blob" "$table" "$WORK/azurite.log"
+  STARTED+=("$AZURITE_PID")
+  export ConnectionStrings__AzureStorage Orleans__ClusterId="$1" Orleans__ServiceId="$1-$RANDOM" Logging__LogLevel__Default=Warning
+  ConnectionStrings__AzureStorage=$(azurite_connection_string "$blob" "$table")
+}
+
 # start_fake_upstream LOG: tools/FakeUpstream (the OpenAI and Anthropic wire formats, with faults set
 # through /_control) on a free loopback port; its base URL is left in FAKE_UPSTREAM.
 start_fake_upstream() {
