@@ -14,9 +14,9 @@ public static class JsonBodyGuard
     private static readonly System.Text.Json.JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false };
 
     /// <summary>Why <paramref name="body"/> is not one well-formed JSON document in UTF-8 with each key once, or null when it is.</summary>
-    public static string? Check(ReadOnlySpan<byte> body)
+    private static string? Check(ReadOnlyMemory<byte> body)
     {
-        if (!Utf8.IsValid(body))
+        if (!Utf8.IsValid(body.Span))
         {
             // Checked for the whole body: the JSON reader checks only the strings it decodes, not the ones it skips.
             return "The body is not valid UTF-8.";
@@ -24,7 +24,7 @@ public static class JsonBodyGuard
 
         try
         {
-            using var document = System.Text.Json.JsonDocument.Parse(body.ToArray(), Strict);
+            using var document = System.Text.Json.JsonDocument.Parse(body, Strict);
             return null;
         }
         catch (System.Text.Json.JsonException ex)
@@ -66,7 +66,7 @@ public static class JsonBodyGuard
             }
         }
 
-        if (Check(copy.GetBuffer().AsSpan(0, (int)copy.Length)) is { } problem)
+        if (Check(copy.GetBuffer().AsMemory(0, (int)copy.Length)) is { } problem)
         {
             await WriteAsync(http, StatusCodes.Status400BadRequest, Problems.Validation, problem);
             return;
