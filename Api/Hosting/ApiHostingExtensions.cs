@@ -131,6 +131,7 @@ public static class ApiHostingExtensions
         services.AddSingleton<FeatureConfigCache>();
         services.AddHostedService(sp => sp.GetRequiredService<FeatureConfigCache>());
         services.AddSingleton<CircuitStateCache>();
+        services.AddSingleton<RecentLatencies>();
         services.AddHostedService(sp => sp.GetRequiredService<CircuitStateCache>());
         services.AddSingleton<IChatClient>(sp => new ProviderFailoverChatClient(
             ProviderNames.All.ToDictionary(
@@ -139,6 +140,7 @@ public static class ApiHostingExtensions
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<ProvidersOptions>>(),
             sp.GetRequiredService<OutputTokenGovernor>(),
             sp.GetRequiredService<CircuitStateCache>(),
+            sp.GetRequiredService<RecentLatencies>(),
             sp.GetRequiredService<GatewayMetrics>(),
             sp.GetRequiredService<TimeProvider>()));
 

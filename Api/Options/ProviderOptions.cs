@@ -14,6 +14,9 @@ public sealed class ProvidersOptions
     [Required, ValidateObjectMembers]
     public ProviderSettings Anthropic { get; set; } = new();
 
+    [Required, ValidateObjectMembers]
+    public HedgingSettings Hedging { get; set; } = new();
+
     public ProviderSettings Get(string provider) => provider switch
     {
         ProviderNames.OpenAI => OpenAI,
@@ -72,6 +75,28 @@ public sealed class ProviderSettings
 /// <summary>A model is used that config/provider_settings.json gives no price for.</summary>
 public sealed class MissingPriceException(string model)
     : InvalidOperationException($"No price is configured for model '{model}' in providers:*:models (config/provider_settings.json).");
+
+/// <summary>
+/// A hedged second attempt (config section "providers:hedging"): when the first provider has not answered within
+/// its recent p95 or <see cref="DelayMs"/>, whichever is earlier, the next provider (circuit closed) is called too,
+/// and the first good answer wins. The loser is cancelled and charged its reservation, like any attempt cut off.
+/// </summary>
+public sealed class HedgingSettings
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The longest the first attempt runs alone.</summary>
+    [Range(10, 60_000)]
+    public int DelayMs { get; set; } = 1500;
+
+    /// <summary>The shortest: a recent p95 below this (a fast or idle provider) does not hedge sooner.</summary>
+    [Range(0, 60_000)]
+    public int MinDelayMs { get; set; } = 250;
+
+    /// <summary>A hedge starts only with at least this long left before the request's deadline.</summary>
+    [Range(50, 60_000)]
+    public int MinAttemptMs { get; set; } = 500;
+}
 
 public sealed class SimulatedProviderSettings
 {

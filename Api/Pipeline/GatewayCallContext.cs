@@ -14,6 +14,7 @@ public sealed class GatewayCallContext
     private const string ProviderKey = "navigator.provider";
     private const string AttemptKey = "navigator.attempt";
     private const string ProbeKey = "navigator.probe";
+    private const string SupersededKey = "navigator.superseded";
 
     public required string RequestId { get; init; }
     public required string Month { get; init; }
@@ -44,14 +45,23 @@ public sealed class GatewayCallContext
             ? context
             : throw new InvalidOperationException("The gateway pipeline was called without its request context.");
 
-    public static ChatOptions ForAttempt(ChatOptions options, string provider, int attempt, bool isProbe)
+    public static ChatOptions ForAttempt(ChatOptions options, string provider, int attempt, bool isProbe, AttemptSignal? superseded = null)
     {
         var clone = options.Clone();
         clone.AdditionalProperties![ProviderKey] = provider;
         clone.AdditionalProperties[AttemptKey] = attempt;
         clone.AdditionalProperties[ProbeKey] = isProbe;
+        if (superseded is not null)
+        {
+            clone.AdditionalProperties[SupersededKey] = superseded;
+        }
+
         return clone;
     }
+
+    /// <summary>True when the attempt was cancelled because another (hedged) attempt answered first.</summary>
+    public static bool IsSuperseded(ChatOptions? options) =>
+        options?.AdditionalProperties?.TryGetValue(SupersededKey, out var signal) == true && signal is AttemptSignal { IsSet: true };
 
     /// <summary>True when the attempt uses one of the cluster's half-open probe permits.</summary>
     public static bool IsProbe(ChatOptions? options) =>
@@ -63,5 +73,17 @@ public sealed class GatewayCallContext
         return properties?.TryGetValue(ProviderKey, out var provider) == true && provider is string name
             ? (name, properties.TryGetValue(AttemptKey, out var attempt) && attempt is int number ? number : 0)
             : throw new InvalidOperationException("The call is not a provider attempt of the gateway pipeline.");
+    }
+}
+
+/// <summary>A mark one layer sets and another reads, across threads (an attempt superseded by a hedge).</summary>
+public sealed class AttemptSignal
+{
+    private volatile bool _isSet;
+
+    public bool IsSet
+    {
+        get => _isSet;
+        set => _isSet = value;
     }
 }

@@ -8,7 +8,8 @@ namespace Navigator.Api.Pipeline;
 /// The boundary of the provider call: everything below this layer is the provider (its SDK, its
 /// answer's validation). Each attempt's outcome goes to the provider's cluster-wide breaker through
 /// <see cref="ProviderOutcomeReporter"/>, without waiting, and any failure from below is wrapped in a
-/// <see cref="ProviderCallException"/> so outer layers can tell a provider's failure from their own.
+/// <see cref="ProviderCallException"/> so outer layers can tell a provider's failure from their own. An attempt
+/// cancelled because a hedged one answered first is not reported.
 /// </summary>
 public sealed class HealthReportingChatClient(IChatClient inner, ProviderOutcomeReporter reporter, TimeProvider time) : DelegatingChatClient(inner)
 {
@@ -31,8 +32,12 @@ public sealed class HealthReportingChatClient(IChatClient inner, ProviderOutcome
         }
         finally
         {
-            reporter.Report(provider, new ProviderCallOutcome(kind, Stopwatch.GetElapsedTime(started).TotalMilliseconds, time.GetUtcNow(),
-                retryAfter, GatewayCallContext.IsProbe(options)));
+            // A hedge's loser was cancelled by the gateway, not failed by its provider: no circuit counts it.
+            if (kind == ProviderCallKind.Success || !GatewayCallContext.IsSuperseded(options))
+            {
+                reporter.Report(provider, new ProviderCallOutcome(kind, Stopwatch.GetElapsedTime(started).TotalMilliseconds, time.GetUtcNow(),
+                    retryAfter, GatewayCallContext.IsProbe(options)));
+            }
         }
     }
 }

@@ -21,6 +21,8 @@ public enum AttemptOutcome
     /// <summary>Skipped: the circuit was open, or a half-open circuit had no probe permit left.</summary>
     [JsonStringEnumMemberName("circuit_open")] CircuitOpen,
     [JsonStringEnumMemberName("budget_exhausted")] BudgetExhausted,
+    /// <summary>A hedge's loser: cancelled because another attempt answered first; charged its reservation, not counted by the circuit.</summary>
+    [JsonStringEnumMemberName("superseded")] Superseded,
 }
 
 /// <summary>How a request ended; its label is the one in telemetry and metrics.</summary>

@@ -19,6 +19,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _rejections;
     private readonly Counter<long> _attempts;
     private readonly Counter<long> _failovers;
+    private readonly Counter<long> _hedges;
     private readonly Histogram<double> _providerLatency;
     private readonly Counter<long> _cache;
     private readonly Counter<long> _underreserved;
@@ -43,7 +44,8 @@ public sealed class GatewayMetrics
         _cost = meter.CreateCounter<double>("navigator.cost.usd", description: "Provider cost charged to the budget, in US dollars.");
         _rejections = meter.CreateCounter<long>("navigator.rejections", description: "Requests refused by validation, budget or quota, by reason.");
         _attempts = meter.CreateCounter<long>("navigator.provider.attempts", description: "Provider attempts by provider and outcome (circuit_open: skipped without a call).");
-        _failovers = meter.CreateCounter<long>("navigator.failovers", description: "Attempts made on a provider other than the request's first choice.");
+        _failovers = meter.CreateCounter<long>("navigator.failovers", description: "Attempts made on a provider other than the request's first choice (hedges included).");
+        _hedges = meter.CreateCounter<long>("navigator.hedges", description: "Hedged attempts: started on the next provider while the first had not answered within the hedging delay.");
         _cache = meter.CreateCounter<long>("navigator.cache.requests", description: "Response-cache lookups by result: hit, miss, stale (served past its TTL because no provider answered) or bypass (Cache-Control or caching off).");
         _underreserved = meter.CreateCounter<long>("navigator.budget.underreserved", description: "Attempts whose actual cost exceeded their reservation (charged in full; the provider's input margin rises).");
         _judge = meter.CreateCounter<long>("navigator.judge", description: "LLM-judge runs on sampled experiment answers, by outcome: scored, unreadable, failed, dropped (queue full).");
@@ -53,6 +55,8 @@ public sealed class GatewayMetrics
         _providerLatency = meter.CreateHistogram<double>("navigator.provider.duration", unit: "s", description: "Provider call latency, by provider and outcome.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 2.5, 3] });
     }
+
+    public void RecordHedge(string provider) => _hedges.Add(1, new KeyValuePair<string, object?>("provider", provider));
 
     public void RecordUnderreserved(string provider) => _underreserved.Add(1, new KeyValuePair<string, object?>("provider", provider));
 

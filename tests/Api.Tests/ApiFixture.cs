@@ -43,6 +43,8 @@ public sealed class ApiReplica(TestSilo silo, IReadOnlyDictionary<string, string
         // Many tests match the month's spend to the answers served: the LLM judge (5% by default) would add its own
         // calls. ExperimentsApiTests turn it on.
         builder.UseSetting("experiments:judgeSampleRate", "0");
+        // Tests that count attempts and spend expect the providers one after another; HedgingTests turn hedging on.
+        builder.UseSetting("providers:hedging:enabled", "false");
         // Fast simulated providers keep the suite quick.
         builder.UseSetting("providers:openai:simulated:latencyMs", "5");
         builder.UseSetting("providers:openai:simulated:latencyJitterMs", "5");

@@ -260,6 +260,47 @@ public sealed class ProviderFailoverTests : RestoringTests
     }
 
     [Fact]
+    public async Task A_slow_primary_is_hedged_the_loser_is_charged_its_reservation_and_its_circuit_counts_nothing()
+    {
+        // This fixture's replicas run without hedging; this one hedges after 300 ms (no recent p95 yet on a new replica).
+        await using var replica = _fixture.NewReplica(new Dictionary<string, string>
+        {
+            ["providers:hedging:enabled"] = "true",
+            ["providers:hedging:delayMs"] = "300",
+            ["providers:hedging:minDelayMs"] = "300",
+        });
+        Faults.Set("openai", new Faults { LatencyMs = 5_000 });
+        var admin = replica.Client(ApiReplica.AdminKey);
+        var month = TestClock.Month;
+        var before = await BudgetReports.QuietAsync(admin, month);
+        var circuitBefore = await CircuitAsync("openai");
+
+        var response = await replica.Client().PostAsJsonAsync("/v1/career-paths", Body("openai"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var meta = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["meta"]!;
+        Assert.Equal("anthropic", meta["provider"]!.GetValue<string>());
+        var attempts = meta["attempts"]!.AsArray();
+        Assert.Equal([("openai", "superseded"), ("anthropic", "success")],
+            attempts.Select(a => (a!["provider"]!.GetValue<string>(), a["outcome"]!.GetValue<string>())));
+        // Cancelled when Anthropic answered, long before OpenAI's 1.2 s attempt timeout, and charged its reservation
+        // (OpenAI may bill what it went on generating); the request's cost and the ledger include it.
+        var loser = attempts[0]!;
+        Assert.True(loser["latencyMs"]!.GetValue<double>() < 1100, $"the loser ran {loser["latencyMs"]} ms");
+        Assert.True(loser["costUsd"]!.GetValue<decimal>() > 0);
+        var cost = meta["costUsd"]!.GetValue<decimal>();
+        Assert.Equal(attempts.Sum(a => a!["costUsd"]!.GetValue<decimal>()), cost);
+        Assert.Equal(before.SpentUsd + cost, (await BudgetReports.WaitForSpentAsync(admin, month, before.SpentUsd + cost)).SpentUsd);
+        // The gateway cancelled OpenAI's call; OpenAI did nothing wrong, so its circuit heard of no call at all
+        // (outcomes reach the grain within 0.1 s).
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        var circuitAfter = await CircuitAsync("openai");
+        Assert.Equal(
+            (circuitBefore["calls"]!.GetValue<long>(), circuitBefore["failures"]!.GetValue<long>()),
+            (circuitAfter["calls"]!.GetValue<long>(), circuitAfter["failures"]!.GetValue<long>()));
+    }
+
+    [Fact]
     public async Task A_401_opens_the_circuit_at_once()
     {
         Faults.Set("openai", new Faults { Status = 401 });

@@ -79,7 +79,8 @@ internal static class Failovers
         TimeProvider? time = null,
         CircuitStateCache? circuits = null,
         ProvidersOptions? settings = null,
-        IMeterFactory? meters = null)
+        IMeterFactory? meters = null,
+        RecentLatencies? latencies = null)
     {
         time ??= TimeProvider.System;
         meters ??= TestDoubles.Meters();
@@ -88,6 +89,7 @@ internal static class Failovers
             TestDoubles.Options(settings ?? new ProvidersOptions()),
             new OutputTokenGovernor(TestDoubles.Options(new TokenLimiterOptions()), meters),
             circuits ?? Circuits(TestDoubles.Grains(), time, meters),
+            latencies ?? new RecentLatencies(),
             new GatewayMetrics(meters),
             time);
     }

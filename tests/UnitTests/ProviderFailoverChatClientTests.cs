@@ -17,7 +17,7 @@ namespace Navigator.UnitTests;
 /// deadline, each attempt's timeout and model settings), the rate-limited retry, what it records of
 /// each attempt and what it answers when no provider could.
 /// </summary>
-public sealed class ProviderFailoverChatClientTests
+public sealed partial class ProviderFailoverChatClientTests
 {
     private const string OpenAI = ProviderNames.OpenAI;
     private const string Anthropic = ProviderNames.Anthropic;
@@ -496,6 +496,8 @@ public sealed class ProviderFailoverChatClientTests
 
         public ProvidersOptions Settings { get; } = new();
 
+        public RecentLatencies Latencies { get; } = new();
+
         /// <summary>The provider's circuit has been open and its open period is over: the next call is a probe.</summary>
         public void HalfOpen(string provider)
         {
@@ -518,7 +520,7 @@ public sealed class ProviderFailoverChatClientTests
                 providers[Anthropic] = anthropic;
             }
 
-            return Failovers.Build(providers, Clock, Circuits, Settings, Meters);
+            return Failovers.Build(providers, Clock, Circuits, Settings, Meters, Latencies);
         }
 
         /// <summary>The real provider boundary around a fake provider: what it throws becomes a provider failure, a cancellation a timeout.</summary>

@@ -76,6 +76,11 @@ public sealed class FakeUpstreamApp : IAsyncDisposable
             await Task.Delay(faults.LatencyMs, http.RequestAborted);
         }
 
+        if (faults.TailRate > 0 && Random.Shared.NextDouble() < faults.TailRate)
+        {
+            await Task.Delay(faults.TailLatencyMs, http.RequestAborted);
+        }
+
         if (faults.Hang)
         {
             await Task.Delay(Timeout.Infinite, http.RequestAborted);

@@ -14,6 +14,12 @@ public sealed record Faults
     /// <summary>Added latency before answering.</summary>
     public int LatencyMs { get; init; }
 
+    /// <summary>Share of requests, in [0, 1], delayed by <see cref="TailLatencyMs"/> more: a slow tail.</summary>
+    public double TailRate { get; init; }
+
+    /// <summary>The slow tail's added latency.</summary>
+    public int TailLatencyMs { get; init; }
+
     /// <summary>Never answer (until the client gives up).</summary>
     public bool Hang { get; init; }
 
