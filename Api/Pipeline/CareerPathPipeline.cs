@@ -151,7 +151,7 @@ public sealed class CareerPathPipeline(
             catch (Exception) when (claimed)
             {
                 // Whatever ended this fill (the prompt, the providers, the deadline), the next waiter may try.
-                await cache.AbandonAsync(plan!);
+                cache.Abandon(plan!);
                 throw;
             }
 
@@ -169,7 +169,7 @@ public sealed class CareerPathPipeline(
                 }
                 else if (claimed)
                 {
-                    await cache.AbandonAsync(plan);
+                    cache.Abandon(plan);
                 }
             }
 

@@ -152,8 +152,13 @@ public sealed partial class ResponseCache(
         }
     }
 
-    /// <summary>The filler failed: the next waiting replica may try, one at a time.</summary>
-    public async Task AbandonAsync(CachePlan plan)
+    /// <summary>
+    /// The filler failed: the next waiting replica may try, one at a time. Not awaited: the request has its answer (an
+    /// error) and must not wait for a shard that may be slow or gone.
+    /// </summary>
+    public void Abandon(CachePlan plan) => _ = AbandonInClusterAsync(plan);
+
+    private async Task AbandonInClusterAsync(CachePlan plan)
     {
         try
         {

@@ -23,6 +23,37 @@ internal static class TestDoubles
         return client;
     }
 
+    /// <summary>
+    /// A grain that never answers: each call returns a task that never completes, as a call to a hung silo does until
+    /// Orleans' own response timeout (5 s, longer than a request's deadline). Its calls are counted.
+    /// </summary>
+    public static T Hung<T>()
+        where T : class => DispatchProxy.Create<T, HungGrain>();
+
+    public static int CallsTo(object hung) => ((HungGrain)hung).Calls;
+
+    public class HungGrain : DispatchProxy
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            Interlocked.Increment(ref _calls);
+            var type = targetMethod!.ReturnType;
+            if (type == typeof(Task))
+            {
+                return new TaskCompletionSource().Task;
+            }
+
+            return type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Task<>)
+                ? typeof(TaskCompletionSource<>).MakeGenericType(type.GetGenericArguments()).GetProperty("Task")!
+                    .GetValue(Activator.CreateInstance(typeof(TaskCompletionSource<>).MakeGenericType(type.GetGenericArguments())))
+                : throw new NotSupportedException(targetMethod.Name);
+        }
+    }
+
     private sealed class StaticOptions<T>(T value) : IOptionsMonitor<T>
     {
         public T CurrentValue => value;
