@@ -6,8 +6,8 @@ using OpenTelemetry.Trace;
 namespace Navigator.Hosting;
 
 /// <summary>
-/// The OpenTelemetry set-up the silo and the API share: the service name, Prometheus exposition with
-/// no scrape cache, Orleans' trace sources, and OTLP export of metrics, traces and logs when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+/// The OpenTelemetry set-up the silo and the API share: the service name, the runtime's metrics, Prometheus exposition
+/// with no scrape cache, Orleans' trace sources, and OTLP export of metrics, traces and logs when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 /// One file, compiled into both hosts (the API links it), so the two cannot drift.
 /// </summary>
 public static class TelemetryDefaults
@@ -24,6 +24,8 @@ public static class TelemetryDefaults
             .WithMetrics(m =>
             {
                 metrics(m);
+                // The runtime's own meter (.NET 9+): GC heap sizes and collections, working set, thread pool, exceptions.
+                m.AddMeter("System.Runtime");
                 // No scrape cache: a scrape always shows what was served before it (Prometheus scrapes every
                 // few seconds anyway, so the default 300 ms cache only ever hid the newest counts).
                 m.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0);

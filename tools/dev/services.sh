@@ -68,7 +68,8 @@ stop_started() {
 start_silo_process() {
   local log=$1 bin=$PWD/Silo/bin/Release/net10.0
   SILO_GATEWAY_PORT=$(free_port)
-  Orleans__SiloPort=$(free_port) Orleans__GatewayPort=$SILO_GATEWAY_PORT Orleans__Dashboard=false Silo__HttpPort=$(free_port) \
+  SILO_HTTP_PORT=$(free_port) # its /health and /metrics
+  Orleans__SiloPort=$(free_port) Orleans__GatewayPort=$SILO_GATEWAY_PORT Orleans__Dashboard=false Silo__HttpPort=$SILO_HTTP_PORT \
     dotnet "$bin/Navigator.Silo.dll" --contentRoot "$bin" >"$log" 2>&1 &
   STARTED+=("$!")
   wait_for_port "$SILO_GATEWAY_PORT" 60 "Silo gateway" "$!"
