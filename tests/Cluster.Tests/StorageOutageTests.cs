@@ -13,7 +13,7 @@ namespace Navigator.Cluster.Tests;
 /// <summary>
 /// Azure Storage (an Azurite of the test's own) stops for 10 s under a steady load, then starts again on the same data:
 /// requests that need a durable write fail closed with 503 and Retry-After (never a 500), nothing is overspent or lost,
-/// and the gateway recovers by itself within seconds of storage returning.
+/// the replica stays ready, and the gateway recovers by itself within seconds of storage returning.
 /// </summary>
 public sealed class StorageOutageTests(Xunit.Abstractions.ITestOutputHelper output)
 {
@@ -70,7 +70,19 @@ public sealed class StorageOutageTests(Xunit.Abstractions.ITestOutputHelper outp
             await Task.Delay(TimeSpan.FromSeconds(5));
             var down = clock.Elapsed;
             await storage.StopAsync();
-            await Task.Delay(TimeSpan.FromSeconds(10));
+            // The replica stays ready while storage is down: it still serves from its lease or refuses with a 503 and
+            // Retry-After, which a Service with no ready endpoint could not (its clients would get connection errors).
+            using var probe = new HttpClient { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
+            var readiness = new List<(HttpStatusCode Status, TimeSpan Took)>();
+            for (var i = 0; i < 3; i++)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                var asked = Stopwatch.StartNew();
+                readiness.Add(((await probe.GetAsync("/health/ready")).StatusCode, asked.Elapsed));
+            }
+
+            var rest = down + TimeSpan.FromSeconds(10) - clock.Elapsed;
+            await Task.Delay(rest > TimeSpan.Zero ? rest : TimeSpan.Zero);
             storage = await Azurite.StartAsync(work.FullName, blob, table);
             var up = clock.Elapsed;
             await Task.Delay(TimeSpan.FromSeconds(15));
@@ -86,6 +98,8 @@ public sealed class StorageOutageTests(Xunit.Abstractions.ITestOutputHelper outp
                 (r.Status == 503 && r.Type == "/problems/cluster-unavailable" && r.RetryAfter > TimeSpan.Zero) || r.Status == 504,
                 $"{r.Status} {r.Type} at {r.At.TotalSeconds:0.0} s"));
             Assert.True(all.Count(r => r.At < down && r.Status == 200) > 50, "the load was not served before the outage");
+            output.WriteLine($"readiness while storage was down: {string.Join(", ", readiness.Select(r => $"{(int)r.Status} in {r.Took.TotalMilliseconds:0} ms"))}");
+            Assert.All(readiness, r => Assert.Equal(HttpStatusCode.OK, r.Status));
 
             // It recovers by itself: within 10 s of storage returning, every request is answered again.
             var recovered = all.Where(r => r.At > up + TimeSpan.FromSeconds(10)).ToList();
