@@ -192,7 +192,7 @@ public sealed class ProviderFailoverChatClient(
         var hedging = settings.CurrentValue.Hedging;
         // Only from a closed circuit to a closed one: a half-open circuit's probe must be allowed to finish, its outcome
         // decides whether the circuit closes.
-        if (!hedging.Enabled || started < 1 || started >= run.Candidates.Count
+        if (!hedging.Enabled || started >= run.Candidates.Count
             || circuits.Decide(run.Candidates[started - 1]) != CircuitDecision.Call || circuits.Decide(run.Candidates[started]) != CircuitDecision.Call)
         {
             return Timeout.InfiniteTimeSpan;

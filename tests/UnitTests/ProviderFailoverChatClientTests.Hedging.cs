@@ -4,6 +4,7 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Navigator.Api.Pipeline;
 using Navigator.Api.Telemetry;
+using Navigator.Grains.Providers;
 
 namespace Navigator.UnitTests;
 
@@ -17,7 +18,10 @@ public sealed partial class ProviderFailoverChatClientTests
     public async Task A_primary_slower_than_the_hedging_delay_is_hedged_and_the_cancelled_loser_is_not_reported_to_its_circuit()
     {
         var rig = new Rig();
-        rig.Settings.Hedging.DelayMs = 1000;
+        // A delay of 30 s on the gateway's (fake) clock: were the hedge timed by the machine's clock, it would not start
+        // within this test's 5 s.
+        rig.Settings.Hedging.DelayMs = 30_000;
+        rig.Settings.OpenAI.AttemptTimeoutMs = 60_000;
         var reporter = new ProviderOutcomeReporter(TestDoubles.Grains(), NullLogger<ProviderOutcomeReporter>.Instance);
         var loserToken = CancellationToken.None;
         var openai = new FakeProvider(async (_, token) =>
@@ -28,11 +32,11 @@ public sealed partial class ProviderFailoverChatClientTests
         });
         var anthropic = new FakeProvider(_ => Failovers.Answer(Anthropic));
         using var hedges = new MetricCollector<long>(rig.Meters, GatewayMetrics.MeterName, "navigator.hedges");
-        var context = rig.Context();
+        var context = rig.Context(TimeSpan.FromMinutes(1));
 
         var asking = rig.AskAsync(rig.Client(new HealthReportingChatClient(openai, reporter, rig.Clock), anthropic), context);
         await WaitUntilAsync(() => openai.Calls == 1);
-        rig.Clock.Advance(TimeSpan.FromMilliseconds(999));
+        rig.Clock.Advance(TimeSpan.FromMilliseconds(29_999));
         await Task.Delay(100);
         Assert.Equal(0, anthropic.Calls); // not before the delay
 
@@ -74,6 +78,80 @@ public sealed partial class ProviderFailoverChatClientTests
         rig.Clock.Advance(TimeSpan.FromMilliseconds(1));
 
         Assert.Equal(Anthropic, (await asking.WaitAsync(TimeSpan.FromSeconds(5))).Text);
+    }
+
+    [Fact]
+    public async Task The_loser_is_recorded_with_what_the_budget_layer_charged_it()
+    {
+        var rig = new Rig();
+        rig.Settings.Hedging.DelayMs = 500;
+        // What BudgetChatClient does to an attempt cut off: the whole reservation, on the provider's failure.
+        var openai = new FakeProvider(async (_, token) =>
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, token);
+            }
+            catch (OperationCanceledException cancelled)
+            {
+                throw new ProviderCallException(ProviderCallKind.Timeout, null, null, cancelled) { Charge = new GatewayResponse.Charge("gpt-4o-2024", 0.0123m) };
+            }
+
+            return Failovers.Answer(OpenAI);
+        });
+        var context = rig.Context();
+
+        var asking = rig.AskAsync(rig.Client(openai, new FakeProvider(_ => Failovers.Answer(Anthropic))), context);
+        await WaitUntilAsync(() => openai.Calls == 1);
+        rig.Clock.Advance(TimeSpan.FromMilliseconds(500));
+        await asking.WaitAsync(TimeSpan.FromSeconds(5));
+
+        var loser = context.Attempts[0];
+        Assert.Equal(("gpt-4o-2024", AttemptOutcome.Superseded, 0.0123m), (loser.Model, loser.Outcome, loser.CostUsd));
+    }
+
+    [Fact]
+    public async Task A_hedge_starts_with_exactly_minAttemptMs_left_before_the_deadline()
+    {
+        var rig = new Rig();
+        rig.Settings.Hedging.DelayMs = 1000;
+        rig.Settings.Hedging.MinAttemptMs = 500;
+        var primary = new TaskCompletionSource<ChatResponse>();
+        var openai = new FakeProvider((_, token) => primary.Task.WaitAsync(token));
+        var anthropic = new FakeProvider(_ => Failovers.Answer(Anthropic));
+        var context = rig.Context(TimeSpan.FromMilliseconds(1500));
+
+        var asking = rig.AskAsync(rig.Client(openai, anthropic), context);
+        await WaitUntilAsync(() => openai.Calls == 1);
+        rig.Clock.Advance(TimeSpan.FromMilliseconds(1000));
+
+        Assert.Equal(Anthropic, (await asking.WaitAsync(TimeSpan.FromSeconds(5))).Text);
+    }
+
+    [Fact]
+    public async Task Answers_feed_the_recent_p95_that_times_the_hedge()
+    {
+        var rig = new Rig();
+        var client = rig.Client(new FakeProvider(_ => Failovers.Answer(OpenAI)), new FakeProvider(_ => Failovers.Answer(Anthropic)));
+        for (var i = 0; i < RecentLatencies.MinimumSamples; i++)
+        {
+            await rig.AskAsync(client, rig.Context());
+        }
+
+        Assert.NotNull(rig.Latencies.P95(OpenAI));
+        Assert.Null(rig.Latencies.P95(Anthropic)); // never called
+    }
+
+    [Fact]
+    public async Task A_request_whose_providers_are_all_unknown_gets_no_provider_available()
+    {
+        var rig = new Rig();
+        var context = Failovers.Context(rig.Clock.GetUtcNow(), order: ["gemini"]);
+
+        await Assert.ThrowsAsync<NoProviderAvailableException>(() =>
+            rig.AskAsync(rig.Client(new FakeProvider(_ => Failovers.Answer(OpenAI)), new FakeProvider(_ => Failovers.Answer(Anthropic))), context));
+
+        Assert.Empty(context.Attempts);
     }
 
     [Fact]

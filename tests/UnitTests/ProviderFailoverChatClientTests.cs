@@ -403,6 +403,7 @@ public sealed partial class ProviderFailoverChatClientTests
         var rig = new Rig();
         using var attempts = new MetricCollector<long>(rig.Meters, GatewayMetrics.MeterName, "navigator.provider.attempts");
         using var failovers = new MetricCollector<long>(rig.Meters, GatewayMetrics.MeterName, "navigator.failovers");
+        using var hedges = new MetricCollector<long>(rig.Meters, GatewayMetrics.MeterName, "navigator.hedges");
         var failing = true;
         var client = rig.Client(new FakeProvider(_ => failing ? throw ServerError() : Failovers.Answer(OpenAI)), new FakeProvider(_ => Failovers.Answer(Anthropic)));
 
@@ -415,6 +416,7 @@ public sealed partial class ProviderFailoverChatClientTests
             attempts.GetMeasurementSnapshot().Select(m => ((string)m.Tags["provider"]!, (string)m.Tags["outcome"]!)));
         var failover = Assert.Single(failovers.GetMeasurementSnapshot());
         Assert.Equal((1L, Anthropic), (failover.Value, (string)failover.Tags["provider"]!));
+        Assert.Empty(hedges.GetMeasurementSnapshot()); // the second attempt started after the first failed: not a hedge
     }
 
     [Fact]
