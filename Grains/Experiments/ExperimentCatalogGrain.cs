@@ -71,7 +71,7 @@ public sealed class ExperimentCatalogGrain(
             state.State.Experiments.Remove(old.Id);
         }
 
-        await state.WriteStateAsync();
+        await this.WriteOrDeactivateAsync(state);
         return null;
     }
 
@@ -79,7 +79,7 @@ public sealed class ExperimentCatalogGrain(
     {
         if (state.State.Experiments.Remove(id))
         {
-            await state.WriteStateAsync();
+            await this.WriteOrDeactivateAsync(state);
         }
     }
 }

@@ -215,59 +215,51 @@ public sealed class ExperimentGrain(
             state.State.Reports.Remove(silent);
         }
 
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            // Not stored: go back to what storage holds, so the replica's retry of this batch counts it once.
-            await state.ReadStateAsync();
-            throw;
-        }
+        // Not stored: the activation goes, so the replica's retry of this batch counts it once.
+        await this.WriteOrDeactivateAsync(state);
     }
 
     public Task<ExperimentTallies?> GetTalliesAsync() => Task.FromResult(state.State.Definition is { } definition
         ? new ExperimentTallies(definition, state.State.Tallies.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal))
         : null);
 
-    /// <summary>Claims the catalog entry first (it refuses a second running experiment on a feature), then writes; a failed write puts the entry back.</summary>
+    /// <summary>
+    /// Claims the catalog entry first (it refuses a second running experiment on a feature), then writes. The change is
+    /// already live in this activation: on a refusal or any failure the activation goes, and the next call reloads what
+    /// storage holds (with its audit log whole). A failed write also puts the catalog entry back.
+    /// </summary>
     private async Task<ExperimentResult> CommitAsync(ExperimentDefinition? previous, string message)
     {
         var catalog = GrainFactory.GetGrain<IExperimentCatalogGrain>(IExperimentCatalogGrain.Key);
         var next = state.State.Definition!;
-        if (await catalog.UpsertAsync(Summary(next)) is { } refused)
+        CatalogRefusal? refused;
+        try
         {
-            Undo(previous);
+            refused = await catalog.UpsertAsync(Summary(next));
+        }
+        catch
+        {
+            this.DeactivateOnIdle();
+            throw;
+        }
+
+        if (refused is not null)
+        {
+            this.DeactivateOnIdle();
             return new ExperimentResult(ExperimentOutcome.Invalid, "The change is refused; nothing changed.", [new ValidationError(refused.Pointer, refused.Message)], previous);
         }
 
         try
         {
-            await state.WriteStateAsync();
+            await this.WriteOrDeactivateAsync(state);
         }
         catch
         {
-            Undo(previous);
-            if (previous is null)
-            {
-                await catalog.RemoveAsync(Id);
-            }
-            else
-            {
-                await catalog.UpsertAsync(Summary(previous));
-            }
-
+            await (previous is null ? catalog.RemoveAsync(Id) : catalog.UpsertAsync(Summary(previous)));
             throw;
         }
 
         return Result(ExperimentOutcome.Applied, message, next);
-    }
-
-    private void Undo(ExperimentDefinition? previous)
-    {
-        state.State.Definition = previous;
-        state.State.Audit.RemoveAt(state.State.Audit.Count - 1);
     }
 
     private async Task<List<ValidationError>> ResolveVariantsAsync(ExperimentDefinition definition)

@@ -73,7 +73,8 @@ public sealed partial class FeedbackGrain(
         }
 
         Prune();
-        await state.WriteStateAsync();
+        // Not stored: the activation goes, so neither the rating nor its count change is sent on or seen by a retry.
+        await this.WriteOrDeactivateAsync(state);
         await SendPendingAsync();
         return outcome;
     }

@@ -18,6 +18,9 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
     /// <summary>How many audit entries are kept in grain state.</summary>
     public const int AuditCapacity = 1000;
 
+    /// <summary>Activations remembered for a rollback that names no version.</summary>
+    public const int ActivationHistoryCapacity = 100;
+
     private readonly IPersistentState<PromptConfigState> _state;
     private readonly ISeedSource _seed;
     private readonly FeatureConfigValidator _validator;
@@ -222,6 +225,10 @@ public sealed partial class PromptConfigGrain : Grain, IPromptConfigGrain
         if (recordInHistory)
         {
             State.ActivationHistory.Add(version);
+            if (State.ActivationHistory.Count > ActivationHistoryCapacity)
+            {
+                State.ActivationHistory.RemoveAt(0); // bounded: rollback without a version goes back this far at most
+            }
         }
 
         State.Revision++;

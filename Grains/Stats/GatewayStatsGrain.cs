@@ -73,16 +73,8 @@ public sealed class GatewayStatsGrain(
         }
 
         state.State.Reports[batch.ReplicaId] = batch.Sequence;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            // Not stored: go back to what storage holds, so the replica's retry of this batch counts it once.
-            await state.ReadStateAsync();
-            throw;
-        }
+        // Not stored: the activation goes, so the replica's retry of this batch counts it once.
+        await this.WriteOrDeactivateAsync(state);
     }
 
     public Task<StatsView> QueryAsync(DateTimeOffset since)

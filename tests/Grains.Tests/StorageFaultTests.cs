@@ -1,17 +1,23 @@
 using Microsoft.Extensions.DependencyInjection;
+using Navigator.Grains.Experiments;
 using Navigator.Grains.PromptConfig;
+using Navigator.Grains.Stats;
 using Navigator.Silo.Hosting;
 using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace Navigator.Grains.Tests;
 
-/// <summary>The "config" storage provider wrapped so a test can make its writes fail, as a storage outage would.</summary>
+/// <summary>A storage provider ("config" or "ledger") wrapped so a test can make its writes and reads fail, as a storage outage would.</summary>
 public sealed class FlakyGrainStorage(IGrainStorage inner) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
     public static volatile bool FailWrites;
 
-    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ReadStateAsync(stateName, grainId, grainState);
+    /// <summary>Reads fail too: a grain cannot restore its state by reading it back.</summary>
+    public static volatile bool FailReads;
+
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        FailReads ? throw new IOException("Injected storage failure.") : inner.ReadStateAsync(stateName, grainId, grainState);
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         FailWrites ? throw new IOException("Injected storage failure.") : inner.WriteStateAsync(stateName, grainId, grainState);
@@ -20,7 +26,7 @@ public sealed class FlakyGrainStorage(IGrainStorage inner) : IGrainStorage, ILif
 
     public void Participate(ISiloLifecycle observer) => (inner as ILifecycleParticipant<ISiloLifecycle>)?.Participate(observer);
 
-    /// <summary>Replaces the keyed "config" storage with a wrapper around it.</summary>
+    /// <summary>Replaces the keyed storage named <paramref name="name"/> with a wrapper around it.</summary>
     public static void Wrap(IServiceCollection services, string name)
     {
         var original = services.Single(d => d.ServiceType == typeof(IGrainStorage) && Equals(d.ServiceKey, name));
@@ -30,7 +36,7 @@ public sealed class FlakyGrainStorage(IGrainStorage inner) : IGrainStorage, ILif
     }
 }
 
-/// <summary>A silo whose "config" storage fails on demand.</summary>
+/// <summary>A silo whose "config" and "ledger" storage fail on demand.</summary>
 public sealed class FlakyStorageFixture : IAsyncLifetime
 {
     public InProcessTestCluster Cluster { get; private set; } = null!;
@@ -45,6 +51,7 @@ public sealed class FlakyStorageFixture : IAsyncLifetime
             silo.AddNavigatorStorage(Testing.TestStorage.ConnectionString, serviceId);
             silo.Services.AddNavigatorGrains(silo.Configuration);
             FlakyGrainStorage.Wrap(silo.Services, "config");
+            FlakyGrainStorage.Wrap(silo.Services, "ledger");
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -53,7 +60,24 @@ public sealed class FlakyStorageFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         FlakyGrainStorage.FailWrites = false;
+        FlakyGrainStorage.FailReads = false;
         await Cluster.DisposeAsync();
+    }
+
+    /// <summary>Runs <paramref name="change"/> while storage fails writes (and reads, when asked), and expects it to fail.</summary>
+    public static async Task FailsWhileStorageIsDownAsync(Func<Task> change, bool readsToo = false)
+    {
+        FlakyGrainStorage.FailWrites = true;
+        FlakyGrainStorage.FailReads = readsToo;
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(change);
+        }
+        finally
+        {
+            FlakyGrainStorage.FailWrites = false;
+            FlakyGrainStorage.FailReads = false;
+        }
     }
 }
 
@@ -90,6 +114,55 @@ public sealed class StorageFaultTests(FlakyStorageFixture fixture) : IClassFixtu
         await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
         Assert.Equal("1.2.2", (await grain.GetActiveAsync())!.FeatureVersion);
     }
+
+    // Writes and reads both fail: a grain that could only restore its state by reading it back keeps what it never saved.
+
+    [Fact]
+    public async Task A_stats_batch_that_was_not_stored_is_not_served_and_the_replicas_retry_counts_once()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var stats = fixture.Cluster.Client.GetGrain<IGatewayStatsGrain>(StatsSlot.HourKey(now));
+        var figures = new StatsFigures();
+        figures.AddRequest(StatsFigures.SuccessLabel, 120, 300, 200, 0.004m, cached: false, failover: false);
+        var batch = new StatsBatch($"replica-{Guid.NewGuid():N}", 1, new Dictionary<StatsSlot, StatsFigures> { [StatsSlot.Of(now, "openai")] = figures });
+        var before = await RequestsAsync(stats, now);
+
+        await FlakyStorageFixture.FailsWhileStorageIsDownAsync(() => stats.RecordAsync(batch), readsToo: true);
+
+        Assert.Equal(before, await RequestsAsync(stats, now));
+        await stats.RecordAsync(batch); // the replica's retry
+        Assert.Equal(before + 1, await RequestsAsync(stats, now));
+    }
+
+    [Fact]
+    public async Task A_rating_that_was_not_stored_is_counted_when_it_is_sent_again()
+    {
+        var feedback = fixture.Cluster.Client.GetGrain<IFeedbackGrain>(Random.Shared.NextInt64());
+        var rating = new FeedbackRating($"req-{Guid.NewGuid():N}", null, null, Up: true, DateTimeOffset.UtcNow.AddDays(30));
+        // Active before storage fails, so the failure hits its write (not its activation's read).
+        Assert.Equal(FeedbackOutcome.Counted, await feedback.RateAsync(rating with { RequestId = $"req-{Guid.NewGuid():N}" }));
+
+        await FlakyStorageFixture.FailsWhileStorageIsDownAsync(() => feedback.RateAsync(rating), readsToo: true);
+
+        Assert.Equal(FeedbackOutcome.Counted, await feedback.RateAsync(rating));
+    }
+
+    [Fact]
+    public async Task An_experiment_change_the_catalog_could_not_store_is_not_served()
+    {
+        var experiment = fixture.Cluster.Client.GetGrain<IExperimentGrain>("provider_comparison");
+        var catalog = fixture.Cluster.Client.GetGrain<IExperimentCatalogGrain>(IExperimentCatalogGrain.Key);
+        Assert.Equal(ExperimentDefinition.Running, (await experiment.GetDefinitionAsync())!.Status);
+
+        // The catalog's write fails first, before the experiment's own.
+        await FlakyStorageFixture.FailsWhileStorageIsDownAsync(() => experiment.TransitionAsync("pause", "alice", "storage is down"));
+
+        Assert.Equal(ExperimentDefinition.Running, (await experiment.GetDefinitionAsync())!.Status);
+        Assert.Equal(ExperimentDefinition.Running, (await catalog.ListAsync()).Single(e => e.Id == "provider_comparison").Status);
+    }
+
+    private static async Task<long> RequestsAsync(IGatewayStatsGrain stats, DateTimeOffset now) =>
+        (await stats.QueryAsync(now.AddHours(-1))).Providers.GetValueOrDefault("openai")?.Requests ?? 0;
 
     [Fact]
     public async Task Prompts_over_the_size_cap_are_refused_and_change_nothing()
