@@ -17,6 +17,9 @@ namespace Navigator.Api.Pipeline;
 /// <item>Each attempt gets a timeout from the time that remains (capped by the provider's attemptTimeoutMs)
 /// and the provider's model parameters from the feature config.</item>
 /// <item>Only a provider's own failure (<see cref="ProviderCallException"/>) moves on; a budget refusal, the deadline or any gateway error ends the request.</item>
+/// <item>A hedge (Polly's hedging strategy): when the first attempt has not answered within its provider's recent p95 or
+/// providers:hedging:delayMs, the next provider starts too; the first answer wins and the other is cancelled
+/// (recorded as superseded, charged by the budget layer, not reported to its circuit). See <see cref="HedgeDelay"/>.</item>
 /// <item>When every provider failed and one answered 429 with a Retry-After that still fits the deadline,
 /// that provider is tried once more after waiting.</item>
 /// <item>When the providers tried really failed and one was skipped for a circuit the breaker opened (not an operator's
@@ -268,7 +271,7 @@ public sealed class ProviderFailoverChatClient(
             latencies.Record(provider, elapsed);
             Record(context, new AttemptRecord(attempt, provider, charge?.Model ?? model.Model, AttemptOutcome.Success, elapsed,
                 charge?.CostUsd ?? 0, maxTokens.Value, response.GetDowngraded()));
-            return new Attempt(response, ProviderCallKind.Success);
+            return new Attempt(response);
         }
         catch (Exception ex) when (ex is not ProviderCallException)
         {
@@ -302,7 +305,7 @@ public sealed class ProviderFailoverChatClient(
                 run.OnRateLimited(provider, wait);
             }
 
-            return new Attempt(null, ex.Kind);
+            return default;
         }
         catch (ProviderCallException ex) when (ex.InnerException is OperationCanceledException canceled)
         {
@@ -346,8 +349,8 @@ public sealed class ProviderFailoverChatClient(
 
     private static double Elapsed(long started) => Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 1);
 
-    /// <summary>What one attempt came to: the answer, or why there was none (default: skipped or superseded).</summary>
-    private readonly record struct Attempt(ChatResponse? Response, ProviderCallKind? Kind = null);
+    /// <summary>What one attempt came to: the answer, or none (default: skipped, failed at the provider, superseded or declined).</summary>
+    private readonly record struct Attempt(ChatResponse? Response);
 
     /// <summary>One request's failover: its inputs and what its concurrent attempts share.</summary>
     private sealed class FailoverRun(
