@@ -47,6 +47,43 @@ public sealed class HungGrainTests
     }
 
     [Fact]
+    public async Task Resolving_a_variants_pinned_versions_ends_at_the_deadline()
+    {
+        // A running experiment whose one variant pins a feature version; the catalog and the experiment answer, the
+        // feature's grain (which resolves the pinned versions) never does.
+        const string Feature = "career_path_navigator";
+        var definition = new ExperimentDefinition("exp-1", ExperimentDefinition.Running, "salt",
+            [new ExperimentVariant("pinned", 100, null) { FeatureVersion = "1.0.0", Buckets = [new BucketRange(0, VariantAssigner.Buckets)] }])
+        {
+            Feature = Feature,
+            Revision = 1,
+        };
+        var catalog = TestDoubles.Answering<IExperimentCatalogGrain>(new Dictionary<string, object?>
+        {
+            [nameof(IExperimentCatalogGrain.GetSigningKeyAsync)] = new byte[32],
+            [nameof(IExperimentCatalogGrain.ListAsync)] = (IReadOnlyList<ExperimentSummary>)[new ExperimentSummary("exp-1", Feature, ExperimentDefinition.Running, 1, DateTimeOffset.UnixEpoch)],
+        });
+        var experiment = TestDoubles.Answering<IExperimentGrain>(new Dictionary<string, object?> { [nameof(IExperimentGrain.GetDefinitionAsync)] = definition });
+        var feature = TestDoubles.Hung<IPromptConfigGrain>();
+        var configs = new FeatureConfigCache(TestDoubles.Grains(), Options.Create(new RequestOptions()), NullLogger<FeatureConfigCache>.Instance);
+        using var experiments = new ExperimentCache(TestDoubles.Grains(catalog, experiment, feature), configs, NullLogger<ExperimentCache>.Instance);
+        await experiments.StartAsync(CancellationToken.None);
+        var loaded = System.Diagnostics.Stopwatch.StartNew();
+        while (experiments.RunningOn(Feature) is null)
+        {
+            Assert.True(loaded.Elapsed < Bound, "the experiment was not loaded");
+            await Task.Delay(10);
+        }
+
+        var active = new FeatureSnapshot(Feature, "1.2.3", "v1", "system", "v1", "user", Failovers.Context(DateTimeOffset.UtcNow).Settings, Revision: 7);
+
+        await EndsAtDeadlineAsync(token => experiments.AssignAsync(active, "user-1", token).AsTask());
+
+        Assert.Equal(1, TestDoubles.CallsTo(feature));
+        await experiments.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public async Task A_user_quota_refresh_before_a_refusal_ends_at_the_deadline()
     {
         var grain = TestDoubles.Hung<IUserQuotaGrain>();

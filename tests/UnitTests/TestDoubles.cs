@@ -32,6 +32,33 @@ internal static class TestDoubles
 
     public static int CallsTo(object hung) => ((HungGrain)hung).Calls;
 
+    /// <summary>A grain whose calls answer at once with the value given for the method's name (a completed task).</summary>
+    public static T Answering<T>(IReadOnlyDictionary<string, object?> answers)
+        where T : class
+    {
+        var grain = DispatchProxy.Create<T, AnsweringGrain>();
+        ((AnsweringGrain)(object)grain).Answers = answers;
+        return grain;
+    }
+
+    public class AnsweringGrain : DispatchProxy
+    {
+        public IReadOnlyDictionary<string, object?> Answers { get; set; } = new Dictionary<string, object?>();
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            var type = targetMethod!.ReturnType;
+            if (!Answers.TryGetValue(targetMethod.Name, out var answer))
+            {
+                throw new NotSupportedException(targetMethod.Name);
+            }
+
+            return type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Task<>)
+                ? typeof(Task).GetMethod(nameof(Task.FromResult))!.MakeGenericMethod(type.GetGenericArguments()).Invoke(null, [answer])
+                : Task.CompletedTask;
+        }
+    }
+
     public class HungGrain : DispatchProxy
     {
         private int _calls;
