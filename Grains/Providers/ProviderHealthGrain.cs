@@ -126,7 +126,31 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
         catch (Exception ex)
         {
             LogTripsNotSaved(ex, Provider);
+            await ReloadAfterFailedWriteAsync();
         }
+    }
+
+    /// <summary>
+    /// Re-reads the stored state after a failed write, so that the next write carries storage's version (a write that
+    /// landed although it reported a failure would otherwise make every later write fail until the grain deactivates,
+    /// and the replicas' subscriptions keep it active). Trips not stored yet are kept for the next write. False when
+    /// storage cannot be read either; the next failed write tries again.
+    /// </summary>
+    private async Task<bool> ReloadAfterFailedWriteAsync()
+    {
+        List<DateTimeOffset> unsaved = [.. _state.State.Trips];
+        try
+        {
+            await _state.ReadStateAsync();
+        }
+        catch (Exception ex)
+        {
+            LogReloadFailed(ex, Provider);
+            return false;
+        }
+
+        _state.State.Trips = [.. _state.State.Trips.Union(unsaved).Order()];
+        return true;
     }
 
     public async Task<ProbePermit> TryAcquireProbeAsync()
@@ -159,7 +183,12 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
         catch
         {
             _state.State.Mode = previous;
-            throw;
+            // A write reported as failed may have landed all the same (a timeout after the commit): what storage
+            // holds decides. Stored after all, the change goes live; otherwise the admin sees the error.
+            if (!await ReloadAfterFailedWriteAsync() || _state.State.Mode != mode)
+            {
+                throw;
+            }
         }
 
         _breaker.Mode = mode;
@@ -208,6 +237,9 @@ public sealed partial class ProviderHealthGrain : Grain, IProviderHealthGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Circuit {Provider}: storing its trip log failed; the openings are kept in memory for the next write")]
     private partial void LogTripsNotSaved(Exception exception, string provider);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Circuit {Provider}: re-reading its stored state after a failed write failed too; the next failed write tries again")]
+    private partial void LogReloadFailed(Exception exception, string provider);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Circuit {Provider} set to {Mode} by {Actor}")]
     private partial void LogModeChanged(string provider, CircuitMode mode, string actor);

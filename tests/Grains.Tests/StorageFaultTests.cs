@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Navigator.Grains.Experiments;
 using Navigator.Grains.PromptConfig;
+using Navigator.Grains.Providers;
 using Navigator.Grains.Stats;
 using Navigator.Silo.Hosting;
 using Orleans.Storage;
@@ -16,11 +17,30 @@ public sealed class FlakyGrainStorage(IGrainStorage inner) : IGrainStorage, ILif
     /// <summary>Reads fail too: a grain cannot restore its state by reading it back.</summary>
     public static volatile bool FailReads;
 
+    /// <summary>A write lands in storage and then reports a failure (a timeout after the commit).</summary>
+    public static volatile bool LandThenFail;
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         FailReads ? throw new IOException("Injected storage failure.") : inner.ReadStateAsync(stateName, grainId, grainState);
 
-    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        FailWrites ? throw new IOException("Injected storage failure.") : inner.WriteStateAsync(stateName, grainId, grainState);
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        if (FailWrites)
+        {
+            throw new IOException("Injected storage failure.");
+        }
+
+        if (LandThenFail)
+        {
+            // Stored, but the caller learns only of a failure, and its copy keeps the version it wrote over.
+            var version = grainState.ETag;
+            await inner.WriteStateAsync(stateName, grainId, grainState);
+            grainState.ETag = version;
+            throw new TimeoutException("Injected: the write landed, its answer did not.");
+        }
+
+        await inner.WriteStateAsync(stateName, grainId, grainState);
+    }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
 
@@ -61,6 +81,7 @@ public sealed class FlakyStorageFixture : IAsyncLifetime
     {
         FlakyGrainStorage.FailWrites = false;
         FlakyGrainStorage.FailReads = false;
+        FlakyGrainStorage.LandThenFail = false;
         await Cluster.DisposeAsync();
     }
 
@@ -159,6 +180,30 @@ public sealed class StorageFaultTests(FlakyStorageFixture fixture) : IClassFixtu
 
         Assert.Equal(ExperimentDefinition.Running, (await experiment.GetDefinitionAsync())!.Status);
         Assert.Equal(ExperimentDefinition.Running, (await catalog.ListAsync()).Single(e => e.Id == "provider_comparison").Status);
+    }
+
+    [Fact]
+    public async Task A_circuit_mode_whose_write_landed_although_it_reported_a_failure_is_live_and_later_writes_work()
+    {
+        var health = fixture.Cluster.Client.GetGrain<IProviderHealthGrain>($"provider-{Guid.NewGuid():N}");
+        Assert.Equal(CircuitMode.Auto, (await health.GetStatusAsync()).Mode);
+
+        FlakyGrainStorage.LandThenFail = true;
+        CircuitSnapshot landed;
+        try
+        {
+            landed = await health.SetModeAsync(CircuitMode.ForceOpen, "alice");
+        }
+        finally
+        {
+            FlakyGrainStorage.LandThenFail = false;
+        }
+
+        // Storage holds forceOpen, so forceOpen is live; and the grain's next write is not refused as a stale version.
+        Assert.Equal(CircuitMode.ForceOpen, landed.Mode);
+        Assert.Equal(CircuitMode.Auto, (await health.SetModeAsync(CircuitMode.Auto, "alice")).Mode);
+        await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Equal(CircuitMode.Auto, (await health.GetStatusAsync()).Mode);
     }
 
     private static async Task<long> RequestsAsync(IGatewayStatsGrain stats, DateTimeOffset now) =>
