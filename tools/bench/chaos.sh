@@ -14,10 +14,7 @@ source tools/dev/services.sh
 RPS=${1:-25}
 bench_workspace chaos
 
-ensure_debian_tool hey hey
-ensure_azurite_installed
-echo "Building (Release)..."
-dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
+prepare_load_bench
 
 start_bench_storage chaos
 start_fake_upstream "$WORK/upstream.log"

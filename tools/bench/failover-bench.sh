@@ -13,9 +13,7 @@ WORKERS=${2:-10}
 QPS=${3:-5}
 bench_workspace failover-bench
 
-ensure_debian_tool hey hey
-ensure_azurite_installed
-dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
+prepare_load_bench
 
 start_bench_storage failover-bench
 

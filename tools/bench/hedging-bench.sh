@@ -15,9 +15,7 @@ QPS=${3:-4}
 TAIL=${4:-0.04}
 bench_workspace hedging-bench
 
-ensure_debian_tool hey hey
-ensure_azurite_installed
-dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
+prepare_load_bench
 
 start_bench_storage hedging-bench
 start_fake_upstream "$WORK/upstream.log"

@@ -13,10 +13,7 @@ MINUTES=${1:-10}
 RPS=${2:-50}
 bench_workspace soak
 
-ensure_debian_tool hey hey
-ensure_azurite_installed
-echo "Building (Release)..."
-dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
+prepare_load_bench
 
 start_bench_storage soak
 start_fake_upstream "$WORK/upstream.log"

@@ -90,6 +90,14 @@ ensure_debian_tool() {
   apt-get install -y -qq "$2" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq "$2" >/dev/null; }
 }
 
+# prepare_load_bench: what every hey-driven script needs first: hey (Debian), Azurite (npm) and a Release build.
+prepare_load_bench() {
+  ensure_debian_tool hey hey
+  ensure_azurite_installed
+  echo "Building (Release)..."
+  dotnet build Navigator.sln -c Release -nologo -v q -clp:ErrorsOnly
+}
+
 # start_bench_storage NAME: Azurite on free loopback ports with its data in $WORK, and the connection string and a fresh
 # cluster identity exported for the silos and API replicas started after it (their logs at Warning).
 start_bench_storage() {
